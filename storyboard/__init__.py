@@ -1,0 +1,3 @@
+"""storyboard: declarative YAML storyboards rendered with SeeDance (public API re-exports)."""
+
+__version__ = "0.1.0"

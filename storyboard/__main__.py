@@ -1,0 +1,7 @@
+"""`python -m storyboard` runs the command line."""
+
+import sys
+
+from storyboard.cli import main
+
+sys.exit(main())
