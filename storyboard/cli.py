@@ -1,0 +1,160 @@
+"""The `storyboard` command line: argv in, text out, exit code back.
+
+Owns: argument parsing, reading the environment, printing (rich on a terminal, plain when
+piped) and mapping errors to exit codes: 0 ok, 1 a render failed, 2 bad input (storyboard,
+vars, flags), 3 the service refused us (auth, balance), 130 interrupted. Nothing imports this
+module; it may import everything else. Heavy modules (moviepy through assembly, the emulator)
+are imported inside the commands that need them, so `validate` and `plan` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from storyboard import __version__
+from storyboard.capabilities import PRICE_CURRENCY
+from storyboard.errors import ConfigError, Issue
+from storyboard.variables import parse_var_flags, read_vars_file
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_SERVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storyboard",
+        description="Render YAML storyboards into videos with ByteDance SeeDance (AceData Cloud).",
+    )
+    parser.add_argument("--version", action="version", version=f"storyboard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add_vars(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--var", action="append", default=[], metavar="NAME=VALUE",
+            help="set a template variable (overrides vars: and --vars); repeatable",
+        )  # fmt: skip
+        p.add_argument("--vars", metavar="FILE", help="YAML or JSON mapping of template variables")
+
+    p = sub.add_parser("validate", help="check storyboard files; print warnings and errors")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_vars(p)
+
+    p = sub.add_parser("plan", help="show each shot's API request, cache key and cost; send nothing")
+    p.add_argument("file", metavar="FILE")
+    add_vars(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("schema", help="print the storyboard JSON Schema")
+    p.add_argument("-o", "--out", metavar="FILE", help="write it to FILE instead of stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if args.command == "validate":
+            return _validate(args, out, err)
+        if args.command == "plan":
+            return _plan(args, out, err)
+        if args.command == "schema":
+            return _schema(args, out)
+    except ConfigError as exc:
+        _print_issues(exc.issues, err)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return EXIT_INTERRUPTED
+    raise AssertionError(f"unhandled command {args.command}")  # argparse makes this unreachable
+
+
+def _print_issues(issues: Sequence[Issue], console: Console) -> None:
+    for issue in issues:
+        style = "yellow" if issue.severity == "warning" else "red"
+        console.print(str(issue), style=style, markup=False)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    if args.vars:
+        variables.update(read_vars_file(Path(args.vars)))
+    variables.update(parse_var_flags(args.var))
+    return variables
+
+
+def _validate(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from storyboard.load import load
+
+    overrides = _overrides(args)
+    code = EXIT_OK
+    for file in args.files:
+        try:
+            loaded = load(file, overrides=overrides)
+        except ConfigError as exc:
+            _print_issues(exc.issues, err)
+            code = EXIT_INPUT
+            continue
+        _print_issues(loaded.warnings, err)
+        n = len(loaded.board.shots)
+        out.print(f"{file}: ok ({n} shot{'s' if n != 1 else ''})", markup=False)
+    return code
+
+
+def _service_identity() -> str:
+    from storyboard.config import ServiceConfig
+
+    config = ServiceConfig.from_env()
+    return config.identity if config.token else "emulator"
+
+
+def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from storyboard.load import load
+    from storyboard.plan import make_plan
+
+    loaded = load(args.file, overrides=_overrides(args))
+    _print_issues(loaded.warnings, err)
+    plan = make_plan(loaded, service=_service_identity())
+    if args.json:
+        out.print_json(json.dumps(plan.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    table = Table(title=f"{plan.name}: {len(plan.jobs)} shots ({plan.service})")
+    for column in ("shot", "model", "size", "length", "needs", "tokens", f"cost {PRICE_CURRENCY}", "cache key"):
+        table.add_column(column, no_wrap=True)
+    for job in plan.jobs:
+        length = f"{job.seconds:g} s / {job.frames} fr"
+        cost = "n/a" if job.estimated_cost is None else f"{job.estimated_cost:.4f}"
+        table.add_row(
+            job.id, job.model.removeprefix("doubao-seedance-"), f"{job.width}x{job.height}", length, ", ".join(job.depends_on) or "-",
+            f"{job.estimated_tokens:,}", cost, job.cache_key[:12],
+        )  # fmt: skip
+    out.print(table)
+    for job in plan.jobs:
+        out.print(f"[bold]{job.id}[/bold] request:")
+        out.print(json.dumps(job.display_request(), ensure_ascii=False), markup=False)
+    total = "n/a (no published price for a model)" if plan.estimated_cost is None else (
+        f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
+    )
+    out.print(f"total: {plan.estimated_tokens:,} tokens, estimated cost {total}", markup=False)
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace, out: Console) -> int:
+    from storyboard.schema import schema_text
+
+    text = schema_text()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

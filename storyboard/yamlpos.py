@@ -1,0 +1,131 @@
+"""YAML parsing that keeps source positions and rejects duplicate keys.
+
+Owns: turning YAML text into plain Python data plus a map from key path to the 1-based
+(line, column) of each value and each key. Anchors, aliases and merge keys (``<<``) work as in
+PyYAML's safe loader. Must not import pydantic models, Jinja or anything that does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = ["Path", "Positions", "YamlProblem", "format_path", "parse"]
+
+Path = tuple[str | int, ...]
+
+
+class YamlProblem(Exception):
+    """A YAML-level problem at a 1-based position (syntax, duplicate key, unsupported key)."""
+
+    def __init__(self, line: int, col: int, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.path, self.message = line, col, path, message
+
+
+@dataclass
+class Positions:
+    """Where each value (and each mapping key) of a document starts, by key path."""
+
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def of_value(self, path: Path) -> tuple[int, int]:
+        """Position of the value at `path`, or of its nearest existing ancestor."""
+        return self._nearest(self.values, path)
+
+    def of_key(self, path: Path) -> tuple[int, int]:
+        """Position of the key that names `path` (falls back to the value's position)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self.of_value(path)
+
+    @staticmethod
+    def _nearest(table: dict[Path, tuple[int, int]], path: Path) -> tuple[int, int]:
+        for n in range(len(path), -1, -1):
+            if path[:n] in table:
+                return table[path[:n]]
+        return (1, 1)
+
+
+def format_path(path: Path) -> str:
+    """``("shots", 2, "duration")`` -> ``shots[2].duration``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.loader = yaml.SafeLoader("")
+        self.positions = Positions()
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.positions.values.setdefault(path, _mark(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            line, col = _mark(node)
+            raise YamlProblem(line, col, path, str(exc.problem)) from None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        seen: dict[Any, tuple[int, int]] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.loader.construct_object(key_node)
+            if key in seen:
+                line, col = _mark(key_node)
+                first = seen[key][0]
+                raise YamlProblem(
+                    line, col, (*path, str(key)), f"duplicate key (first defined on line {first})"
+                )
+            seen[key] = _mark(key_node)
+        # flatten_mapping resolves `<<` merges in place; explicit keys win over merged ones.
+        self.loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.loader.construct_object(key_node)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                line, col = _mark(key_node)
+                raise YamlProblem(line, col, path, "keys must be plain strings")
+            name = str(key)
+            sub = (*path, name)
+            # merged entries come first, so an explicit key's position overwrites a merged one
+            self.positions.keys[sub] = _mark(key_node)
+            self.positions.values[sub] = _mark(value_node)
+            out[name] = self.build(value_node, sub)
+        return out
+
+
+def parse(text: str) -> tuple[Any, Positions]:
+    """Parse one YAML document into data and positions; raises YamlProblem on any problem."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlProblem(line, col, (), f"YAML syntax error: {exc.problem}") from None
+    except yaml.YAMLError as exc:  # e.g. more than one document
+        raise YamlProblem(1, 1, (), f"YAML error: {exc}") from None
+    builder = _Builder()
+    if node is None:
+        return None, builder.positions
+    try:
+        return builder.build(node, ()), builder.positions
+    except RecursionError:  # an alias that contains itself
+        raise YamlProblem(1, 1, (), "YAML error: an alias refers to itself") from None
