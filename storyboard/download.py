@@ -25,7 +25,6 @@ __all__ = ["DOWNLOAD_TIMEOUT", "download_file"]
 
 # Reads time out per chunk, not per file, so a long read timeout only bounds a stalled peer.
 DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
-_CHUNK = 1 << 16
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ def _attempt(
         elif resp.status_code == 200:
             if progress.offset:
                 log.info("download %s: server ignored Range, starting over", _short(url))
-            progress.offset, progress.total = 0, _int_header(resp, "content-length")
+            progress.offset, progress.total = 0, _expected_length(resp)
         elif resp.status_code == 416 and progress.offset:
             return _restart(part, progress, "server refused the resume range"), 0
         else:
@@ -117,7 +116,8 @@ def _attempt(
         with part.open("r+b" if progress.offset else "wb") as fh:
             fh.seek(progress.offset)
             fh.truncate()
-            for chunk in resp.iter_bytes(_CHUNK):
+            # No chunk size: bytes are written as they arrive, so a cut loses none of them.
+            for chunk in resp.iter_bytes():
                 fh.write(chunk)
                 progress.offset += len(chunk)
             fh.flush()
@@ -136,12 +136,15 @@ def _content_range(resp: httpx.Response, offset: int) -> tuple[int, int | None]:
     if match:
         size = None if match.group(3) == "*" else int(match.group(3))
         return int(match.group(1)), size
-    length = _int_header(resp, "content-length")
+    length = _expected_length(resp)
     return offset, None if length is None else offset + length
 
 
-def _int_header(resp: httpx.Response, name: str) -> int | None:
-    value = resp.headers.get(name, "").strip()
+def _expected_length(resp: httpx.Response) -> int | None:
+    """Content-Length, when it counts the bytes we store (no compression applied)."""
+    if resp.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        return None
+    value = resp.headers.get("content-length", "").strip()
     return int(value) if value.isdigit() else None
 
 
