@@ -1,0 +1,64 @@
+"""Benchmark: CPU and wall time the emulator spends synthesising one clip.
+
+Prints one line per case: process + child (ffmpeg) CPU seconds from ``resource.getrusage``,
+and wall seconds. The target (issue 3) is a 5 s 480p clip in under 2 s of CPU on 2 cores.
+
+    python bench/emulator_clip.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from storyboard.capabilities import pixel_size
+from storyboard.emulator.clips import ClipSpec, render_clip
+
+MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+MODEL = "doubao-seedance-1-5-pro-251215"
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--media", type=Path, default=MEDIA)
+    args = parser.parse_args()
+    first = Image.open(args.media / "vacation_2017.jpg").convert("RGB")
+    last = Image.open(args.media / "image_0025.jpg").convert("RGB")
+    w, h = pixel_size(MODEL, "480p", "16:9")
+    base = dict(width=w, height=h, frames=121, ratio="16:9", seed=7,
+                prompt="A slow push-in on a sunny street, cinematic, warm light")
+    cases = {
+        "t2v 480p 5s": ClipSpec(**base),
+        "t2v 480p 5s camerafixed": ClipSpec(**base, camerafixed=True),
+        "first-frame 480p 5s": ClipSpec(**base, first=first),
+        "first+last 480p 5s + watermark": ClipSpec(**base, first=first, last=last, watermark=True),
+        "t2v 480p 5s + audio": ClipSpec(**base, audio=True),
+    }
+    print(f"{'case':34} {'cpu s (min)':>11} {'wall s (min)':>12}   ({args.repeat} runs, 864x496, 121 frames, + last-frame PNG)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, spec in cases.items():
+            cpus, walls = [], []
+            for i in range(args.repeat):
+                c0, w0 = _cpu(), time.perf_counter()
+                render_clip(spec, Path(tmp) / f"c{i}.mp4", Path(tmp) / f"c{i}.png")
+                cpus.append(_cpu() - c0)
+                walls.append(time.perf_counter() - w0)
+            print(f"{name:34} {min(cpus):11.2f} {min(walls):12.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""Clip synthesis for the emulator: a real H.264 MP4 standing in for a generated video.
+
+Owns: the §9 center crop, the deterministic scene (a given first frame, or a gradient scene
+from a hash of prompt + seed), the camera move, the cross-dissolve to a given last frame, the
+prompt band, the "AI generated" watermark, the optional AAC tone, the encode through the
+bundled ffmpeg, and the last-frame PNG decoded back from the encoded file.
+
+Frame 0 is exactly the cropped first image and the last frame exactly the cropped last image:
+the prompt band fades in after frame 0 and out before the end, so chaining a clip's last frame
+into the next clip's first frame is lossless apart from the codec.
+
+Must not import anything from the package, nor MoviePy (the emulator has to start fast):
+frames are numpy arrays piped as raw RGB into ``imageio_ffmpeg.get_ffmpeg_exe()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = ["ClipSpec", "crop_to_ratio", "render_clip"]
+
+FPS = 24
+_ZOOM = 0.12  # the camera ends looking at 88 % of the frame: visible, not dizzying
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Everything that determines a clip's pixels."""
+
+    width: int
+    height: int
+    frames: int
+    ratio: str  # concrete "A:B", used for the §9 crop of the given images
+    prompt: str
+    seed: int
+    first: Image.Image | None = None
+    last: Image.Image | None = None
+    camerafixed: bool = False
+    watermark: bool = False
+    audio: bool = False
+
+
+def crop_to_ratio(image: Image.Image, ratio: str, size: tuple[int, int]) -> Image.Image:
+    """Center-crop ``image`` to ``ratio`` as §9 describes, then resize it to ``size``."""
+    a, b = (int(x) for x in ratio.split(":"))
+    w, h = image.size
+    if w * b < h * a:  # narrower than the target: keep the width, crop the height
+        crop_h = b / a * w
+        box = (0.0, (h - crop_h) / 2, float(w), (h + crop_h) / 2)
+    elif w * b > h * a:  # wider: keep the height, crop the width
+        crop_w = a / b * h
+        box = ((w - crop_w) / 2, 0.0, (w + crop_w) / 2, float(h))
+    else:
+        box = (0.0, 0.0, float(w), float(h))
+    return image.convert("RGB").resize(size, Image.Resampling.LANCZOS, box=box)
+
+
+def _digest(spec: ClipSpec) -> bytes:
+    h = hashlib.sha256(f"{spec.prompt}\x00{spec.seed}".encode())
+    for image in (spec.first, spec.last):
+        if image is not None:
+            h.update(image.tobytes())
+    return h.digest()
+
+
+def _scene(width: int, height: int, digest: bytes) -> Image.Image:
+    """A gradient with a few soft shapes, all chosen by ``digest``: distinct per prompt."""
+    c1, c2 = np.frombuffer(digest[:3], np.uint8), np.frombuffer(digest[3:6], np.uint8)
+    angle = digest[6] / 255 * math.pi
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (x / width * math.cos(angle) + y / height * math.sin(angle)) / (
+        abs(math.cos(angle)) + abs(math.sin(angle))
+    )
+    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+    grad = c1[None, None, :] * (1 - t[..., None]) + c2[None, None, :] * t[..., None]
+    scene = Image.fromarray(grad.astype(np.uint8))
+    draw = ImageDraw.Draw(scene)
+    for i in range(5):
+        b = digest[8 + 4 * i : 12 + 4 * i]
+        cx, cy = b[0] / 255 * width, b[1] / 255 * height
+        r = (0.06 + b[2] / 255 * 0.16) * min(width, height)
+        fill = tuple(int(v) for v in np.frombuffer(digest[(i * 3) % 24 : (i * 3) % 24 + 3], np.uint8))
+        shape = draw.ellipse if b[3] % 2 else draw.rectangle
+        shape((cx - r, cy - r, cx + r, cy + r), fill=fill, outline=(255, 255, 255), width=2)
+    return scene
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float, lines: int) -> list[str]:
+    out: list[str] = []
+    words = text.split()
+    while words and len(out) < lines:
+        line = words.pop(0)
+        while words and font.getlength(f"{line} {words[0]}") <= width:
+            line = f"{line} {words.pop(0)}"
+        out.append(line)
+    if words and out:
+        out[-1] = out[-1].rstrip(".,;") + " …"
+    return out
+
+
+class _Overlay:
+    """A premultiplied RGBA patch at a fixed place, blended into frames with a strength."""
+
+    def __init__(self, patch: Image.Image, x: int, y: int) -> None:
+        rgba = np.asarray(patch.convert("RGBA"), np.float32) / 255
+        self.alpha = rgba[..., 3:4]
+        self.color = rgba[..., :3] * self.alpha * 255
+        self.x, self.y = x, y
+        self.h, self.w = self.alpha.shape[:2]
+
+    def apply(self, frame: np.ndarray, strength: float) -> None:
+        if strength <= 0:
+            return
+        region = frame[self.y : self.y + self.h, self.x : self.x + self.w]
+        blended = region * (1 - strength * self.alpha) + strength * self.color
+        region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def _prompt_band(spec: ClipSpec) -> _Overlay | None:
+    text = spec.prompt.strip()
+    if not text:
+        return None
+    size = max(14, spec.height // 22)
+    font = _font(size)
+    lines = _wrap(text, font, spec.width * 0.9, 3)
+    line_h = int(size * 1.35)
+    band_h = line_h * len(lines) + size
+    band = Image.new("RGBA", (spec.width, band_h), (0, 0, 0, 140))
+    draw = ImageDraw.Draw(band)
+    for i, line in enumerate(lines):
+        draw.text((spec.width * 0.05, size // 2 + i * line_h), line, font=font, fill=(255, 255, 255, 255))
+    return _Overlay(band, 0, int(spec.height * 0.92) - band_h)
+
+
+def _watermark(spec: ClipSpec) -> _Overlay:
+    size = max(12, spec.height // 28)
+    font = _font(size)
+    text = "AI generated"
+    w = int(font.getlength(text)) + size
+    patch = Image.new("RGBA", (w, int(size * 1.6)), (0, 0, 0, 0))
+    ImageDraw.Draw(patch).text((size // 2, size // 4), text, font=font, fill=(255, 255, 255, 220),
+                               stroke_width=1, stroke_fill=(0, 0, 0, 200))  # fmt: skip
+    margin = size
+    return _Overlay(patch, spec.width - w - margin, spec.height - patch.height - margin)
+
+
+def _smooth(t: float) -> float:
+    return t * t * (3 - 2 * t)
+
+
+def _frames(spec: ClipSpec):  # -> Iterator[np.ndarray]
+    """Yield the clip's frames as (H, W, 3) uint8 arrays."""
+    size = (spec.width, spec.height)
+    digest = _digest(spec)
+    base = crop_to_ratio(spec.first, spec.ratio, size) if spec.first else _scene(*size, digest)
+    end = np.asarray(crop_to_ratio(spec.last, spec.ratio, size), np.uint16) if spec.last else None
+    band = _prompt_band(spec)
+    mark = _watermark(spec) if spec.watermark else None
+    # where the camera drifts to, from the hash: a slow push-in toward an off-centre point
+    aim_x, aim_y = (digest[28] / 255 - 0.5) * 2, (digest[29] / 255 - 0.5) * 2
+    last = max(spec.frames - 1, 1)
+    for i in range(spec.frames):
+        t = i / last
+        if spec.camerafixed or i == 0:
+            frame = np.array(base)
+        else:
+            e = _smooth(t)
+            bw, bh = spec.width * (1 - _ZOOM * e), spec.height * (1 - _ZOOM * e)
+            cx = spec.width / 2 + aim_x * (spec.width - bw) / 2
+            cy = spec.height / 2 + aim_y * (spec.height - bh) / 2
+            box = (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2)
+            frame = np.array(base.resize(size, Image.Resampling.BILINEAR, box=box))
+        if end is not None:
+            k = round(256 * _smooth(t))
+            frame = ((frame.astype(np.uint16) * (256 - k) + end * k) >> 8).astype(np.uint8)
+        if band is not None:
+            # full strength for most of the clip, zero on the first and last frame
+            band.apply(frame, min(1.0, 4 * math.sin(math.pi * t)))
+            _progress(frame, band, t)
+        if mark is not None:
+            mark.apply(frame, 1.0)
+        yield frame
+
+
+def _progress(frame: np.ndarray, band: _Overlay, t: float) -> None:
+    """A small marker sliding along the band, so even a fixed camera shows motion."""
+    if not 0 < t < 1:
+        return
+    side = max(4, band.h // 10)
+    x = int((frame.shape[1] - side) * t)
+    frame[band.y + band.h - side : band.y + band.h, x : x + side] = (255, 200, 0)
+
+
+def _encode_cmd(spec: ClipSpec, out: Path) -> list[str]:
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
+           "-r", str(FPS), "-i", "-"]  # fmt: skip
+    if spec.audio:
+        freq = 220 + spec.seed % 440 if spec.seed >= 0 else 330
+        cmd += ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=44100:duration={spec.frames / FPS}"]
+        cmd += ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "64k"]
+    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-frames:v", str(spec.frames), "-movflags", "+faststart", str(out)]  # fmt: skip
+    return cmd
+
+
+def _decode_last_frame(video: Path, size: tuple[int, int]) -> Image.Image:
+    """The encoded file's last frame, decoded (so it equals what any player shows last)."""
+    frame_bytes = size[0] * size[1] * 3
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-sseof", "-0.5",
+           "-i", str(video), "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    if len(raw) < frame_bytes:
+        raise RuntimeError(f"could not decode the last frame of {video.name}")
+    return Image.frombytes("RGB", size, raw[-frame_bytes:])
+
+
+def render_clip(spec: ClipSpec, video: Path, last_frame: Path | None = None) -> None:
+    """Write the clip to ``video`` (and its decoded last frame as PNG to ``last_frame``).
+
+    Files appear atomically: they are written next to the target and renamed into place.
+    """
+    tmp = video.with_name(f".{video.stem}.part{video.suffix}")
+    proc = subprocess.Popen(_encode_cmd(spec, tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    try:
+        for frame in _frames(spec):
+            proc.stdin.write(frame.tobytes())
+    except BrokenPipeError:
+        pass  # ffmpeg died; its exit code and stderr say why, below
+    finally:
+        proc.stdin.close()
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.wait() != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"ffmpeg failed to encode the clip: {err.strip()[-500:]}")
+    if last_frame is not None:
+        png = last_frame.with_name(f".{last_frame.stem}.part.png")
+        _decode_last_frame(tmp, (spec.width, spec.height)).save(png, compress_level=3)
+        os.replace(png, last_frame)
+    os.replace(tmp, video)
