@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=True)
+    # piped output is read by people in logs too: don't squeeze tables to 80 columns
+    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         if args.command == "validate":

@@ -24,6 +24,7 @@ Owns: every exception the package raises on purpose, and the `Issue` record
     │   └── DownloadError                  a result file could not be fetched completely
     ├── CacheError                         the cache directory is unusable (not: a corrupt entry)
     ├── RenderError                        one or more shots failed; carries per-shot failures
+    │   └── RenderInterrupted              stopped (Ctrl-C, lost service); tasks may still run
     └── AssembleError                      clips could not be joined into the output
 """
 
@@ -50,6 +51,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RenderError",
+    "RenderInterrupted",
     "RequestTooLargeError",
     "ServerError",
     "StoryboardError",
@@ -97,8 +99,11 @@ class APIError(StoryboardError):
 
     Every API error carries what the service said: HTTP status (0 when there was no
     response), the service's error code, its message and the trace id to quote to support.
-    The message never contains the API token.
+    The message never contains the API token. ``maybe_submitted`` is true when a create
+    request was sent but its answer was lost, so the task may exist (and be billed) anyway.
     """
+
+    maybe_submitted: bool = False
 
     def __init__(
         self,
@@ -185,6 +190,17 @@ class RenderError(StoryboardError):
     def __init__(self, failures: dict[str, Exception], message: str = "") -> None:
         self.failures = dict(failures)
         super().__init__(message or f"{len(self.failures)} shot(s) failed")
+
+
+class RenderInterrupted(RenderError):
+    """The render stopped before its tasks finished; ``running`` maps shot id to task id.
+
+    Those tasks are in the journal, so the next render polls them instead of paying again.
+    """
+
+    def __init__(self, running: dict[str, str], message: str) -> None:
+        self.running = dict(running)
+        super().__init__({}, message)
 
 
 class AssembleError(StoryboardError):

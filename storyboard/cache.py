@@ -1,0 +1,150 @@
+"""Content-addressed store of generated clips and their last frames.
+
+Owns: the on-disk layout ``<root>/clips/<key[:2]>/<key>/{clip.mp4, last_frame.png, meta.json}``,
+atomic writes (temp file + fsync + ``os.replace``; ``meta.json`` is written last and is the
+commit mark), verification on read (a missing or altered file is a miss with a warning, never a
+crash) and the default location. Knows files, keys and metadata, not shots or the API. Must not
+import plan, render, client or the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_cache_dir
+
+from storyboard.errors import CacheError
+
+__all__ = ["CACHE_DIR_ENV", "Cache", "CachedClip", "default_cache_dir", "fsync_dir", "sha256_file", "write_atomic"]
+
+log = logging.getLogger(__name__)
+CACHE_DIR_ENV = "STORYBOARD_CACHE_DIR"
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """``$STORYBOARD_CACHE_DIR``, else the user cache directory (e.g. ~/.cache/storyboard)."""
+    configured = environ.get(CACHE_DIR_ENV, "").strip()
+    return Path(configured).expanduser() if configured else Path(user_cache_dir("storyboard"))
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable (a no-op where directories can't be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Write `data` to `dest` so that readers see the old file or the new one, never half."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(dest.parent)
+
+
+@dataclass(frozen=True)
+class CachedClip:
+    """A verified cache entry."""
+
+    key: str
+    clip: Path
+    last_frame: Path | None
+    meta: dict[str, Any]
+
+
+class Cache:
+    """Clips by cache key under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.warnings: list[str] = []
+        try:
+            (root / "clips").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(f"cache directory {root} cannot be created: {exc.strerror}") from None
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.root)!r})"
+
+    def entry_dir(self, key: str) -> Path:
+        return self.root / "clips" / key[:2] / key
+
+    def get(self, key: str) -> CachedClip | None:
+        """The entry for `key`, or None when absent or corrupt (corrupt: warned and removed)."""
+        folder = self.entry_dir(key)
+        meta_file = folder / "meta.json"
+        if not meta_file.exists():
+            return None
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            clip = folder / "clip.mp4"
+            if sha256_file(clip) != meta["clip_sha256"]:
+                raise ValueError("clip checksum mismatch")
+            last = folder / "last_frame.png"
+            if meta.get("last_frame_sha256"):
+                if sha256_file(last) != meta["last_frame_sha256"]:
+                    raise ValueError("last frame checksum mismatch")
+            else:
+                last = None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self._discard(key, f"cache entry {key[:12]} is corrupt ({reason}); generating again")
+            return None
+        return CachedClip(key, clip, last, meta)
+
+    def _discard(self, key: str, message: str) -> None:
+        log.warning(message)
+        self.warnings.append(message)
+        shutil.rmtree(self.entry_dir(key), ignore_errors=True)
+
+    def put(self, key: str, clip: Path, last_frame: Path | None, meta: Mapping[str, Any]) -> CachedClip:
+        """Move `clip` (and `last_frame`) into the entry for `key`; returns the new entry."""
+        folder = self.entry_dir(key)
+        folder.mkdir(parents=True, exist_ok=True)
+        record = dict(meta)
+        record["clip_sha256"] = sha256_file(clip)
+        record["clip_bytes"] = clip.stat().st_size
+        os.replace(clip, folder / "clip.mp4")
+        if last_frame is not None:
+            record["last_frame_sha256"] = sha256_file(last_frame)
+            os.replace(last_frame, folder / "last_frame.png")
+        else:
+            record["last_frame_sha256"] = None
+        # meta.json last: an entry without it is invisible, so a crash never leaves a half entry
+        write_atomic(folder / "meta.json", json.dumps(record, indent=2, sort_keys=True).encode())
+        entry = self.get(key)
+        assert entry is not None, "an entry just written must read back"
+        return entry
+
+    def staging_dir(self) -> Path:
+        """A directory on the cache's file system for downloads (so put() is a rename)."""
+        path = self.root / "staging"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
