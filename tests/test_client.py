@@ -50,7 +50,8 @@ class Harness:
 
         http = httpx.Client(transport=httpx.MockTransport(record))
         options: dict = {"sleep": self.delays.append, "jitter": lambda: 0.5, **kwargs}
-        self.client = SeedanceClient(ServiceConfig(token=TOKEN, base_url=BASE), http=http, **options)
+        config = ServiceConfig(token=TOKEN, base_url=BASE)
+        self.client = SeedanceClient(config, http=http, **options)
 
     def bodies(self) -> list[dict]:
         return [json.loads(r.content) for r in self.requests]
@@ -69,7 +70,9 @@ def scripted(*steps: httpx.Response | Exception) -> Handler:
     return handler
 
 
-def error(status: int, code: str, message: str, trace: str = "tr-1", **kw: object) -> httpx.Response:
+def error(
+    status: int, code: str, message: str, trace: str = "tr-1", **kw: object
+) -> httpx.Response:
     body = {"success": False, "error": {"code": code, "message": message}, "trace_id": trace}
     return httpx.Response(status, json=body, **kw)
 
@@ -152,7 +155,8 @@ def test_retrieve_batch_chunks_at_fifty_and_dedupes() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         ids = json.loads(request.content)["ids"]
         # The service leaves out ids it does not know ("ghost").
-        items = [{"id": i, "response": {"data": {"status": "running"}}} for i in ids if i != "ghost"]
+        running = {"data": {"status": "running"}}
+        items = [{"id": i, "response": running} for i in ids if i != "ghost"]
         return httpx.Response(200, json={"items": items, "count": len(items)})
 
     ids = [f"t{i}" for i in range(120)] + ["t0", "t5", "ghost"]
@@ -277,8 +281,10 @@ def test_backoff_is_capped() -> None:
 def test_real_jitter_stays_within_half_to_full_delay() -> None:
     delays: list[float] = []
     http = httpx.Client(transport=httpx.MockTransport(scripted(httpx.Response(503))))
-    client = SeedanceClient(ServiceConfig(token=TOKEN, base_url=BASE), http=http, sleep=delays.append,
-                           max_retries=5, backoff_base=1.0, backoff_cap=4.0)  # real jitter
+    config = ServiceConfig(token=TOKEN, base_url=BASE)
+    client = SeedanceClient(  # default jitter: random.random
+        config, http=http, sleep=delays.append, max_retries=5, backoff_base=1.0, backoff_cap=4.0
+    )
     with pytest.raises(ServerError):
         client.retrieve("t")
     ceilings = [1.0, 2.0, 4.0, 4.0, 4.0]
@@ -411,7 +417,9 @@ def test_connect_timeout_maps_to_timeout_error() -> None:
     h = Harness(scripted(httpx.ConnectTimeout("slow")), max_retries=0)
     with pytest.raises(APITimeoutError) as info:
         h.client.retrieve("a")
-    assert str(info.value) == "timed out connecting to the service for /seedance/tasks (ConnectTimeout)"
+    assert str(info.value) == (
+        "timed out connecting to the service for /seedance/tasks (ConnectTimeout)"
+    )
 
 
 # -- downloads through the client -------------------------------------------------------

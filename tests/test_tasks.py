@@ -84,7 +84,8 @@ def test_succeeded_record_carries_urls_and_metadata() -> None:
 
 
 def test_last_frame_null_when_not_requested() -> None:
-    result = parse_response(flat({"status": "succeeded", "video_url": VIDEO, "last_frame_url": None}))
+    body = flat({"status": "succeeded", "video_url": VIDEO, "last_frame_url": None})
+    result = parse_response(body)
     assert result.status == "succeeded"
     assert result.last_frame_url is None
 
@@ -110,7 +111,8 @@ def test_success_false_carries_the_services_code_and_message() -> None:
     result = parse_record(record(body, finished_at=1.0))
     assert result.status == "failed"
     assert result.error is not None
-    assert (result.error.status, result.error.code, result.error.message, result.error.trace_id) == (
+    failure = result.error
+    assert (failure.status, failure.code, failure.message, failure.trace_id) == (
         0,
         "api_error",
         "fetch failed",
@@ -157,7 +159,8 @@ def test_ark_failed_task_keeps_its_error() -> None:
         "status": "failed",
         "error": {
             "code": "OutputAudioSensitiveContentDetected",
-            "message": "The request failed because the output audio may contain sensitive information.",
+            "message": "The request failed because the output audio may contain sensitive "
+            "information.",
         },
     }
     result = parse_response(body)
