@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,48 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the storyboard JSON Schema")
     p.add_argument("-o", "--out", metavar="FILE", help="write it to FILE instead of stdout")
+
+    p = sub.add_parser(
+        "render",
+        help="generate the shots (cached ones are free) and assemble the video",
+        description="Without ACEDATACLOUD_API_TOKEN the built-in emulator renders placeholder "
+        "clips for free; with it, SeeDance on AceData Cloud (ACEDATACLOUD_API_BASE_URL).",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--out", metavar="OUT", help="output video (default: output.path)")
+    add_vars(p)
+    p.add_argument("--jobs", type=_positive_int, metavar="N",
+                   help="tasks running at once on the service (default: the model's limit)")
+    p.add_argument("--force", nargs="*", metavar="SHOT",
+                   help="generate again even if cached: all shots, or the named ones")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show what would be generated and what it costs; send nothing")
+    p.add_argument("--preview", action="store_true",
+                   help="assemble at low resolution with a fast preset, for a quick look")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json-events", action="store_true", help="one JSON line per shot state change")
+    shown.add_argument("--quiet", action="store_true", help="print only errors and the output path")
+
+    p = sub.add_parser("emulator", help="run the offline SeeDance emulator (an HTTP server)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--latency", type=float, default=2.0, metavar="SECONDS",
+                   help="how long tasks stay pending (default 2; the real service takes 60-120)")
+    p.add_argument("--request-log", metavar="FILE", help="append one JSON line per request")
+    p.add_argument("--faults", default="", metavar="SPEC",
+                   help="inject faults, e.g. create429=2,poll500=1,dropdl=1,fail=TEXT")
+    p.add_argument("--token", metavar="T", help="accept only this bearer token (default: any)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (got {value})")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plan(args, out, err)
         if args.command == "schema":
             return _schema(args, out)
+        if args.command == "render":
+            from storyboard.render_cli import run_render
+
+            return run_render(args, out, err)
+        if args.command == "emulator":
+            return _emulator(args, out, err)
     except ConfigError as exc:
         _print_issues(exc.issues, err)
         return EXIT_INPUT
@@ -147,6 +195,39 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
     )
     out.print(f"total: {plan.estimated_tokens:,} tokens, estimated cost {total}", markup=False)
+    return EXIT_OK
+
+
+def _emulator(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from storyboard.emulator import Emulator, parse_faults
+
+    try:
+        faults = parse_faults(args.faults)
+    except ValueError as exc:
+        err.print(f"--faults: {exc}", markup=False)
+        return EXIT_INPUT
+    emulator = Emulator(
+        host=args.host, port=args.port, latency=args.latency, token=args.token, faults=faults,
+        request_log=Path(args.request_log) if args.request_log else None,
+    )  # fmt: skip
+    try:
+        emulator.start()
+    except OSError as exc:
+        err.print(f"emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}", markup=False)
+        return EXIT_INPUT
+    out.print(f"SeeDance emulator listening on {emulator.url} (Ctrl-C stops it)", markup=False)
+    out.print(
+        f"render against it: ACEDATACLOUD_API_BASE_URL={emulator.url} "
+        "ACEDATACLOUD_API_TOKEN=any storyboard render FILE",
+        markup=False,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("emulator stopped", markup=False)
+    finally:
+        emulator.stop()
     return EXIT_OK
 
 

@@ -306,10 +306,13 @@ class Scheduler:
         frame = staging / f"{job.cache_key}.png"
         assert result.video_url is not None, "a succeeded result always has a video url"
         self.client.download(result.video_url, clip)
+        last: Path | None = frame
         if result.last_frame_url:
             self.client.download(result.last_frame_url, frame)
+        elif job.request.get("return_last_frame"):
+            extract_last_frame(clip, frame)  # the service did not send one: take it ourselves
         else:
-            extract_last_frame(clip, frame)
+            last = None
         meta = {
             "shot": job.id,
             "task_id": outcome.task_id,
@@ -319,7 +322,7 @@ class Scheduler:
             "request_digest": job.display_request(),
             "created": time.time(),
         }
-        entry = self.cache.put(job.cache_key, clip, frame, meta)
+        entry = self.cache.put(job.cache_key, clip, last, meta)
         self.journal.remove(job.cache_key)
         return entry
 

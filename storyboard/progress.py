@@ -1,0 +1,111 @@
+"""How a render's progress is shown: a live table on a terminal, JSON lines, or nothing.
+
+Owns: turning scheduler events into output for people (rich live view: per shot state and
+elapsed time, plus an overall bar) or for scripts (`--json-events`: one JSON object per line).
+Part of the command-line layer: only the CLI uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+
+from storyboard.scheduler import Event
+
+__all__ = ["JsonEvents", "LiveView", "Silent"]
+
+_STYLE = {
+    "waiting": "dim", "queued": "dim", "cached": "cyan", "submitted": "yellow",
+    "resumed": "yellow", "running": "yellow", "downloading": "blue", "done": "green",
+    "failed": "red", "blocked": "red",
+}  # fmt: skip
+_FINISHED = {"cached", "done", "failed", "blocked"}
+
+
+class Silent:
+    """--quiet: nothing while rendering."""
+
+    def __call__(self, event: Event) -> None:
+        del event
+
+    def __enter__(self) -> Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class JsonEvents:
+    """--json-events: one JSON line per state change, flushed at once."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self.stream = stream
+
+    def __call__(self, event: Event) -> None:
+        record = {"event": "shot", "shot": event.shot, "state": event.state, "elapsed": event.elapsed}
+        if event.task_id:
+            record["task_id"] = event.task_id
+        if event.detail:
+            record["detail"] = event.detail
+        self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    def __enter__(self) -> JsonEvents:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class LiveView:
+    """A live per-shot table on a terminal; plain lines when the console is not one."""
+
+    def __init__(self, console: Console, shots: list[str]) -> None:
+        self.console = console
+        self.states = {s: ("waiting", 0.0, "") for s in shots}
+        self.started = {s: 0.0 for s in shots}
+        self.t0 = time.monotonic()
+        self.live: Live | None = None
+
+    def _table(self) -> Group:
+        table = Table(box=None, pad_edge=False)
+        for column in ("shot", "state", "time", "detail"):
+            table.add_column(column, no_wrap=column != "detail")
+        for shot, (state, elapsed, detail) in self.states.items():
+            end = elapsed if state in _FINISHED else time.monotonic() - self.t0
+            since = max(0.0, end - self.started[shot])
+            table.add_row(shot, f"[{_STYLE[state]}]{state}[/]", f"{since:5.1f}s", detail[:80])
+        done = sum(s in _FINISHED for s, _, _ in self.states.values())
+        bar = ProgressBar(total=len(self.states), completed=done, width=40)
+        return Group(table, bar)
+
+    def __call__(self, event: Event) -> None:
+        if event.state in ("submitted", "resumed"):
+            self.started[event.shot] = event.elapsed
+        self.states[event.shot] = (event.state, event.elapsed, event.detail)
+        if self.live is None:
+            detail = f" {event.detail}" if event.detail else ""
+            task = f" task {event.task_id}" if event.task_id and event.state in ("submitted", "resumed") else ""
+            self.console.print(f"{event.elapsed:7.1f}s {event.shot}: {event.state}{task}{detail}", markup=False)
+
+    def __enter__(self) -> LiveView:
+        if self.console.is_terminal:
+            # get_renderable: the clock column keeps ticking between events
+            self.live = Live(console=self.console, refresh_per_second=4, get_renderable=self._table)
+            self.live.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.live is not None:
+            self.live.refresh()
+            self.live.__exit__(exc_type, exc, tb)
