@@ -36,6 +36,7 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024  # §9: "Request body ≤ 64 MB"
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
+_POLL = 0.05  # seconds between shutdown checks: stop() returns quickly
 _MESSAGES = {
     "bad_request": (400, "Bad request."),
     "no_token": (400, "No token specified for the request."),
@@ -83,6 +84,7 @@ class Emulator:
                                count=self.count)  # fmt: skip
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._close_lock = threading.Lock()
         self.url = ""
 
     def __repr__(self) -> str:  # no token in here, ever
@@ -103,7 +105,8 @@ class Emulator:
     def start(self) -> Emulator:
         """Serve in a background daemon thread; returns self."""
         server = self._bind()
-        self._thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(_POLL,), name="emulator",
+                                        daemon=True)  # fmt: skip
         self._thread.start()
         return self
 
@@ -111,27 +114,31 @@ class Emulator:
         """Serve in this thread until KeyboardInterrupt, then shut down cleanly."""
         server = self._bind()
         try:
-            server.serve_forever()
+            server.serve_forever(_POLL)
         except KeyboardInterrupt:
             pass
         finally:
             self._close()
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
+        """Stop serving (from any thread), finish with the workers, remove a temporary workdir."""
+        server = self._server
+        if server is not None:
+            server.shutdown()
+        if self._thread is not None:
             self._thread.join()
         self._close()
 
     def _close(self) -> None:
-        if self._server is not None:
-            self._server.server_close()
-            self._server = None
-        self.tasks.stop()
-        self._log.close()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp.name, ignore_errors=True)
-            self._tmp = None
+        with self._close_lock:
+            if self._server is not None:
+                self._server.server_close()
+                self._server = None
+            self.tasks.stop()
+            self._log.close()
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp.name, ignore_errors=True)
+                self._tmp = None
 
     def __enter__(self) -> Emulator:
         return self.start()
