@@ -54,7 +54,9 @@ def load(file: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = 
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([Issue(label, 0, 0, "", f"is not UTF-8 text (byte {exc.start})")]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise ConfigError([Issue(label, line, col, "", "is not UTF-8 text")]) from None
     return load_text(text, label=label, base_dir=FsPath(label).resolve().parent, overrides=overrides)
 
 
@@ -79,20 +81,21 @@ def load_text(
     if data is None:
         raise ConfigError([Issue(label, 0, 0, "", "the file is empty (expected a storyboard mapping)")])
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        kind = "a list" if isinstance(data, list) else "a single value"
         add(1, 1, (), f"the top level must be a mapping of keys (found {kind})")
         raise ConfigError(issues)
 
     file_vars = data.get("vars") or {}
-    if not isinstance(file_vars, dict):
-        line, col = positions.of_value(("vars",))
-        add(line, col, ("vars",), "must be a mapping of variable names to values")
+    if not isinstance(file_vars, dict):  # pydantic reports it; render the rest without them
         file_vars = {}
     variables = {**file_vars, **(overrides or {})}
 
     def on_template(problem: TemplateProblem) -> None:
         line, col = positions.of_value(problem.path)
-        if problem.line_offset:  # the error is on a later line of a multi-line string
+        if problem.path in positions.blocks:  # `|` and `>` text starts below its key
+            line, col = positions.blocks[problem.path]
+            line += problem.line_offset
+        elif problem.line_offset:  # the error is on a later line of a multi-line string
             line, col = line + problem.line_offset, 1
         add(line, col, problem.path, problem.message)
 

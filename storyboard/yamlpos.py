@@ -31,6 +31,8 @@ class Positions:
 
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    blocks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    """Where the text of a block scalar (``|`` or ``>``) starts: the line after its indicator."""
 
     def of_value(self, path: Path) -> tuple[int, int]:
         """Position of the value at `path`, or of its nearest existing ancestor."""
@@ -66,9 +68,10 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
         self.loader = yaml.SafeLoader("")
         self.positions = Positions()
+        self.lines = text.splitlines()
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.positions.values.setdefault(path, _mark(node))
@@ -76,18 +79,37 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            self.positions.blocks.setdefault(path, self._block_start(node))
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: Path) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             line, col = _mark(node)
             raise YamlProblem(line, col, path, str(exc.problem)) from None
+        except (ValueError, TypeError, AttributeError):  # e.g. `!!int x`, `!!timestamp x`
+            line, col = _mark(node)
+            raise YamlProblem(line, col, path, f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}") from None
+
+    def _block_start(self, node: yaml.Node) -> tuple[int, int]:
+        # the text starts on the first non-blank line after the `|`/`>` indicator
+        for n in range(node.start_mark.line + 1, min(node.end_mark.line + 1, len(self.lines))):
+            stripped = self.lines[n].lstrip(" ")
+            if stripped:
+                return n + 1, len(self.lines[n]) - len(stripped) + 1
+        return _mark(node)
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         seen: dict[Any, tuple[int, int]] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.loader.construct_object(key_node)
+            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int, float, bool)):
+                line, col = _mark(key_node)
+                raise YamlProblem(line, col, path, "keys must be plain strings")
             if key in seen:
                 line, col = _mark(key_node)
                 first = seen[key][0]
@@ -96,14 +118,14 @@ class _Builder:
                 )
             seen[key] = _mark(key_node)
         # flatten_mapping resolves `<<` merges in place; explicit keys win over merged ones.
-        self.loader.flatten_mapping(node)
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.constructor.ConstructorError as exc:  # `<<:` given something not a mapping
+            mark = exc.problem_mark or node.start_mark
+            raise YamlProblem(mark.line + 1, mark.column + 1, path, str(exc.problem)) from None
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node)
-            if not isinstance(key, (str, int, float, bool)) or key is None:
-                line, col = _mark(key_node)
-                raise YamlProblem(line, col, path, "keys must be plain strings")
-            name = str(key)
+            name = str(self.loader.construct_object(key_node))
             sub = (*path, name)
             # merged entries come first, so an explicit key's position overwrites a merged one
             self.positions.keys[sub] = _mark(key_node)
@@ -119,10 +141,13 @@ def parse(text: str) -> tuple[Any, Positions]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlProblem(line, col, (), f"YAML syntax error: {exc.problem}") from None
+        problem = str(exc.problem)
+        if problem.startswith("but ") and exc.context:  # "but found another document" alone says little
+            problem = f"{exc.context}, {problem}"
+        raise YamlProblem(line, col, (), f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:  # e.g. more than one document
         raise YamlProblem(1, 1, (), f"YAML error: {exc}") from None
-    builder = _Builder()
+    builder = _Builder(text)
     if node is None:
         return None, builder.positions
     try:
