@@ -37,7 +37,10 @@ def slug(value: object) -> str:
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+    # keep_trailing_newline: a templated `|` block keeps its last newline like a plain one
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
     env.filters["slug"] = slug
     return env
 

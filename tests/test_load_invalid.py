@@ -61,6 +61,16 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("yaml-list-as-key", "version: 1\n? [a, b]\n: 1\n", ["2:3: keys must be plain strings"]),
     ("yaml-merge-scalar", "version: 1\nname: t\ndefaults:\n  <<: 5\n",
      ["4:7: defaults: expected a mapping or list of mappings for merging, but found scalar"]),
+    ("yaml-merged-value-points-at-anchor", yaml("""\
+        version: 1
+        name: t
+        vars:
+          look: &look {resolution: 4k}
+        shots:
+          - <<: *look
+            prompt: a fox
+        """), ["4:28: shots[0].resolution: 4k is not available for doubao-seedance-1-0-pro-250528 "
+               "(choose 480p, 720p or 1080p)"]),
     # --- Jinja -------------------------------------------------------------------------------
     ("jinja-syntax", yaml("""\
         version: 1
