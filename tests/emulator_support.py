@@ -90,10 +90,20 @@ def decode(clip: Path) -> tuple[list[np.ndarray], tuple[int, int]]:
     return frames, (w, h)
 
 
+def probe(clip: Path) -> str:
+    """ffmpeg's description of a media file's streams."""
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(clip)],
+                          capture_output=True, text=True).stderr  # fmt: skip
+
+
 def has_audio(clip: Path) -> bool:
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(clip)],
-                           capture_output=True, text=True)  # fmt: skip
-    return re.search(r"Stream #\S+.*: Audio: aac", probe.stderr) is not None
+    return re.search(r"Stream #\S+.*: Audio: aac", probe(clip)) is not None
+
+
+def fetch_image(url: str) -> Image.Image:
+    answer = httpx.get(url, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return Image.open(io.BytesIO(answer.content))
 
 
 def psnr(a: np.ndarray | Image.Image, b: np.ndarray | Image.Image) -> float:
