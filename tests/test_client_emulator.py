@@ -91,8 +91,19 @@ def served_file(emu: Emulator, url: str) -> bytes:
     return (emu.files_dir / url.rsplit("/", 1)[1]).read_bytes()
 
 
+def logged(emu: Emulator, path_prefix: str) -> list[dict]:
+    """Request-log records under a path, once every request counted so far is logged.
+
+    The emulator logs a request after answering it, so a client can see the answer first.
+    """
+    deadline = time.monotonic() + POLL_LIMIT
+    while len(emu.requests) < emu.stats()["requests"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return [r for r in emu.requests if r["path"].startswith(path_prefix)]
+
+
 def creates(emu: Emulator) -> list[dict]:
-    return [r for r in emu.requests if r["path"] == "/seedance/videos"]
+    return logged(emu, "/seedance/videos")
 
 
 # -- the life cycle ---------------------------------------------------------------------
@@ -232,7 +243,7 @@ def test_poll_server_error_is_retried(emulator_factory: Callable[..., Emulator])
     with client_for(emu, delays=delays) as client:
         task_id = client.create(shot("poll through a 500"))
         assert wait_all(client, [task_id])[task_id].status == "succeeded"
-    polls = [r["status"] for r in emu.requests if r["path"] == "/seedance/tasks"]
+    polls = [r["status"] for r in logged(emu, "/seedance/tasks")]
     assert polls[0] == 500 and set(polls[1:]) == {200}
     assert len(delays) == 1
 
@@ -249,7 +260,7 @@ def test_dropped_download_is_resumed_and_verified(
     expected = served_file(emu, result.video_url)
     assert size == len(expected)
     assert (tmp_path / "clip.mp4").read_bytes() == expected
-    gets = [r["status"] for r in emu.requests if r["path"].startswith("/files/")]
+    gets = [r["status"] for r in logged(emu, "/files/")]
     assert gets == [200, 206]
     assert emu.stats()["downloads_dropped"] == 1
     assert not (tmp_path / "clip.mp4.part").exists()
