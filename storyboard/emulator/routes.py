@@ -1,0 +1,298 @@
+"""The emulator's HTTP routes: the AceData SeeDance protocol on the wire.
+
+Owns: the request handler for ``POST /seedance/videos`` (seedance-api.md §1: faults, validation,
+async/callback/sync modes), ``POST /seedance/tasks`` (§2: retrieve, retrieve_batch), the error
+body and codes (§4), ``GET|HEAD /files/<name>`` with single Range requests (the CDN the result
+URLs point at; ``dropdl`` cuts it), ``GET /_emulator/stats`` and ``POST /_emulator/faults``
+(``{"spec": "create429=1"}`` replaces the remaining faults). Every request is logged once,
+before its answer is sent.
+
+Must not import anything from the package except ``storyboard.capabilities`` (via its
+siblings), and nothing from the client: the emulator is written from the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import uuid
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .validate import BadRequest, validate_create
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+__all__ = ["FILE_NAME", "Handler"]
+
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 64 * 1024
+_MESSAGES = {
+    "bad_request": (400, "Bad request."),
+    "no_token": (400, "No token specified for the request."),
+    "invalid_token": (401, "The specified token is invalid or wrong."),
+    "no_api": (404, "API does not exist, please make sure url is correct."),
+    "not_found": (404, "The specified task ID was not found."),
+    "request_too_large": (413, "Request body is too large."),
+    "too_many_requests": (429, "You have exceeded the rate limit."),
+    "api_error": (500, "Internal server error."),
+}
+_CONTENT_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so clients can reuse connections
+    server_version = "storyboard-emulator"
+    sys_version = ""
+
+    @property
+    def emu(self) -> Emulator:
+        return self.server.emulator  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:  # the request log replaces this
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        self.trace_id = str(uuid.uuid4())
+        self.logged_body: Any = None
+        self.status = 0  # 0 in the log: the connection was dropped without an answer
+        path = urlsplit(self.path).path
+        self.method_path = (method, path)
+        self.recorded = False
+        self.emu.count("requests")
+        try:
+            self._route(method, path)
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        """Log the request once, before its answer is sent: whoever has the answer sees the record."""
+        if not self.recorded:
+            self.recorded = True
+            self.emu._log.add(*self.method_path, self.status, self.logged_body)
+
+    def _route(self, method: str, path: str) -> None:
+        routes = {
+            ("POST", "/seedance/videos"): self._create,
+            ("POST", "/seedance/tasks"): self._tasks,
+            ("GET", "/_emulator/stats"): lambda: self._json(200, self.emu.stats()),
+            ("POST", "/_emulator/faults"): self._set_faults,
+        }
+        if (method, path) in routes:
+            routes[(method, path)]()
+        elif method in ("GET", "HEAD") and path.startswith("/files/"):
+            self._file(path.removeprefix("/files/"), head=method == "HEAD")
+        else:
+            self._drain(int(self.headers.get("Content-Length") or 0))
+            self._error("no_api")
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        self.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-trace-id", self.trace_id)
+        self._record()
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _error(self, code: str, message: str | None = None) -> None:
+        status, default = _MESSAGES[code]
+        error = {"code": code, "message": message or default}
+        self._json(status, {"success": False, "error": error, "trace_id": self.trace_id})
+
+    def _drain(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1024 * 1024))
+            if not chunk:
+                break
+            length -= len(chunk)
+
+    def _body(self, *, authenticated: bool = True) -> tuple[bool, Any]:
+        """Read the JSON body after the gateway checks (size, auth); (ok, body or None)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.emu.max_body:
+            self._drain(length)
+            self.close_connection = True
+            self._error("request_too_large")
+            return False, None
+        raw = self.rfile.read(length) if length else b""
+        try:
+            self.logged_body = json.loads(raw) if raw else None
+        except ValueError:
+            self.logged_body = raw[:200].decode(errors="replace")
+        if authenticated:
+            problem = self.emu._authorized(self.headers.get("Authorization"))
+            if problem is not None:
+                self.emu.count("unauthorized")
+                self._error(problem)
+                return False, None
+        if not raw or isinstance(self.logged_body, str):
+            self._error("bad_request", "the request body is not valid JSON.")
+            return False, None
+        return True, self.logged_body
+
+    def _drop(self) -> None:
+        """Close the connection without answering (a fault)."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- routes --------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        ok, body = self._body()
+        if not ok:
+            self.emu.count("creates_invalid")
+            return
+        faults = self.emu._faults
+        if faults.take("dropcreate"):
+            self.emu.count("creates_rejected")
+            return self._drop()
+        for fault, code in (("create429", "too_many_requests"), ("create500", "api_error")):
+            if faults.take(fault):
+                self.emu.count("creates_rejected")
+                return self._error(code)
+        try:
+            job = validate_create(body)
+        except BadRequest as exc:
+            self.emu.count("creates_invalid")
+            return self._error("bad_request", str(exc))
+        self.emu.count("creates")
+        task = self.emu.tasks.create(job, body, self.trace_id)
+        if job.is_async:
+            return self._json(200, {"success": True, "task_id": task.id, "trace_id": self.trace_id})
+        if self.emu.tasks.wait(task):  # synchronous mode (§1.4): answer with the final result
+            assert task.response is not None
+            self._json(task.http_status, task.response)
+        else:
+            self._drop()
+
+    def _tasks(self) -> None:
+        ok, body = self._body()
+        if not ok:
+            return
+        faults = self.emu._faults
+        for fault, code in (("poll429", "too_many_requests"), ("poll500", "api_error")):
+            if faults.take(fault):
+                self.emu.count("polls_rejected")
+                return self._error(code)
+        if not isinstance(body, dict):
+            return self._error("bad_request", "the request body must be a JSON object.")
+        action = body.get("action", "retrieve")
+        if action == "retrieve":
+            task_id = body.get("id")
+            if not isinstance(task_id, str) or not task_id:
+                return self._error("bad_request", "id is required (a task id string).")
+            self.emu.count("polls")
+            record = self.emu.tasks.get(task_id)
+            return self._json(200, record) if record else self._error("not_found")
+        if action == "retrieve_batch":
+            ids = body.get("ids")
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                return self._error("bad_request", "ids is required (an array of task id strings).")
+            self.emu.count("retrieve_batch")
+            self.emu.count("retrieve_batch_ids", len(ids))
+            self.emu._max_batch(len(ids))
+            items = [r for r in map(self.emu.tasks.get, ids) if r is not None]
+            return self._json(200, {"items": items, "count": len(items)})
+        self._error("bad_request", "action must be retrieve or retrieve_batch.")
+
+    def _set_faults(self) -> None:
+        ok, body = self._body(authenticated=False)
+        if not ok:
+            return
+        spec = body.get("spec") if isinstance(body, dict) else None
+        if not isinstance(spec, str):
+            return self._error("bad_request", 'expected {"spec": "<faults spec>"}.')
+        try:
+            self.emu.set_faults(spec)
+        except ValueError as exc:
+            return self._error("bad_request", str(exc))
+        self._json(200, {"success": True, "faults_left": self.emu._faults.remaining()})
+
+    def _file(self, name: str, *, head: bool) -> None:
+        path = self.emu.files_dir / name
+        if not FILE_NAME.match(name) or name.startswith(".") or not path.is_file():
+            return self._error("not_found", "The specified file was not found.")
+        size = path.stat().st_size
+        start, end = 0, size - 1
+        status = 200
+        wanted = self.headers.get("Range")
+        if wanted:
+            span = _parse_range(wanted, size)
+            if span is None:
+                self.status = 416
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.send_header("x-trace-id", self.trace_id)
+                self.end_headers()
+                return
+            (start, end), status = span, 206
+        length = end - start + 1
+        self.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", _CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("x-trace-id", self.trace_id)
+        self._record()
+        self.end_headers()
+        if head:
+            return
+        self.emu.count("downloads")
+        cut = self.emu._faults.take("dropdl")
+        budget = length // 2 if cut else length
+        with path.open("rb") as f:
+            f.seek(start)
+            while budget > 0:
+                chunk = f.read(min(_CHUNK, budget))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                budget -= len(chunk)
+        if cut:
+            self.emu.count("downloads_dropped")
+            self.wfile.flush()
+            self._drop()
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single ``bytes=`` range, or None when it cannot be served."""
+    match = _RANGE.match(header.strip())
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.group(1), match.group(2)
+    if first == "":  # suffix range: the last N bytes
+        n = int(last)
+        return (max(0, size - n), size - 1) if n > 0 and size > 0 else None
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    return (start, end) if start <= end and start < size else None
