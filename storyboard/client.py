@@ -58,6 +58,7 @@ BATCH_LIMIT = 50  # ids per retrieve_batch call (reference §2, MCP advice)
 API_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_AFTER_MAX = 60.0
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _AUTH_CODES = frozenset({"invalid_token", "token_expired", "no_token", "token_mismatched"})
 # 409 may mean "duplication" and 504 "the backend is still working on it": not for create.
 _CREATE_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503})
@@ -86,7 +87,11 @@ class SeedanceClient:
     ) -> None:
         self._config = config
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(timeout=API_TIMEOUT)
+        if http is None:
+            # A proxy from the environment must not swallow requests to a loopback emulator.
+            local = urlsplit(config.base_url).hostname in _LOOPBACK_HOSTS
+            http = httpx.Client(timeout=API_TIMEOUT, trust_env=not local)
+        self._http = http
         self._max_retries = max_retries
         self._sleep = sleep
         self._backoff_base = backoff_base

@@ -309,3 +309,13 @@ def test_dropped_create_is_not_resubmitted(emulator_factory: Callable[..., Emula
     )
     # The emulator read the body and hung up; a silent retry would have created a task.
     assert (emu.stats()["creates_rejected"], emu.stats()["creates"]) == (1, 0)
+
+
+def test_environment_proxy_does_not_capture_the_loopback_emulator(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens on port 9
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    with client_for(emulator) as client:
+        task_id = client.create(shot("no proxy in between"))
+    assert emulator.stats()["creates"] == 1 and task_id
