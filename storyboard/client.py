@@ -12,8 +12,8 @@ Retry policy (reference §4.2, §13.5):
 * ``create`` retries only what certainly created no task: a connection that never opened,
   408, 429, 500/502/503. A timeout or dropped connection *after* the body was sent, and a
   504 (the gateway gave up waiting on a backend that may be working), raise
-  ``APIConnectionError``/``APITimeoutError`` saying the task may have been submitted, so the
-  caller can record it instead of paying twice;
+  ``APIConnectionError``/``APITimeoutError`` with ``maybe_submitted = True`` and a message
+  saying so, so the caller can record it instead of paying twice;
 * other 4xx are never retried; delays are ``min(cap, base * 2**n)`` scaled by a random
   factor in [0.5, 1), or the server's ``Retry-After`` when it gives one (up to 60 s).
 """
@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -63,6 +63,8 @@ _AUTH_CODES = frozenset({"invalid_token", "token_expired", "no_token", "token_mi
 # 409 may mean "duplication" and 504 "the backend is still working on it": not for create.
 _CREATE_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503})
 _MAY_BE_SUBMITTED = "the task may have been submitted; check it before submitting again"
+
+APIErrorT = TypeVar("APIErrorT", bound=APIError)
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +130,12 @@ class SeedanceClient:
             raise error_from_response(200, answer, {}, token=self._config.token)
         task_id = parse_response(answer).task_id
         if not task_id:
-            raise APIError(
-                f"the service accepted the request but sent no task id; {_MAY_BE_SUBMITTED}",
-                status=200,
-                trace_id=_text(answer.get("trace_id")),
+            raise _maybe_submitted(
+                APIError(
+                    f"the service accepted the request but sent no task id; {_MAY_BE_SUBMITTED}",
+                    status=200,
+                    trace_id=_text(answer.get("trace_id")),
+                )
             )
         return task_id
 
@@ -226,11 +230,13 @@ class SeedanceClient:
                     resp.status_code, _maybe_json(resp), resp.headers, token=self._config.token
                 )
                 if submits and resp.status_code == 504:
-                    raise APITimeoutError(
-                        f"the gateway timed out waiting for {path}; {_MAY_BE_SUBMITTED}",
-                        status=504,
-                        code=error.code,
-                        trace_id=error.trace_id,
+                    raise _maybe_submitted(
+                        APITimeoutError(
+                            f"the gateway timed out waiting for {path}; {_MAY_BE_SUBMITTED}",
+                            status=504,
+                            code=error.code,
+                            trace_id=error.trace_id,
+                        )
                     )
                 if not _retryable_status(resp.status_code, submits=submits):
                     raise error
@@ -319,9 +325,16 @@ def _transport_error(
         return cls(f"{what} to the service for {path} ({type(exc).__name__})")
     what = "no answer in time" if timeout else f"connection lost ({type(exc).__name__})"
     message = f"{what} for {path}"
-    if submits:
-        message += f"; {_MAY_BE_SUBMITTED}"
-    return (APITimeoutError if timeout else APIConnectionError)(message)
+    if not submits:
+        return (APITimeoutError if timeout else APIConnectionError)(message)
+    message += f"; {_MAY_BE_SUBMITTED}"
+    return _maybe_submitted((APITimeoutError if timeout else APIConnectionError)(message))
+
+
+def _maybe_submitted(error: APIErrorT) -> APIErrorT:
+    """Mark a create whose answer was lost: the task may exist and be billed anyway."""
+    error.maybe_submitted = True
+    return error
 
 
 def _json_body(resp: httpx.Response, path: str) -> dict[str, Any]:

@@ -117,6 +117,7 @@ def test_create_without_task_id_says_the_task_may_exist() -> None:
         "HTTP 200 the service accepted the request but sent no task id; the task may have been "
         "submitted; check it before submitting again (trace id tr-9)"
     )
+    assert info.value.maybe_submitted
 
 
 def test_create_success_false_with_http_200_is_mapped() -> None:
@@ -352,6 +353,7 @@ def test_create_is_not_retried_after_a_read_timeout() -> None:
         "no answer in time for /seedance/videos; the task may have been submitted; "
         "check it before submitting again"
     )
+    assert info.value.maybe_submitted
 
 
 def test_create_is_not_retried_after_the_connection_dropped() -> None:
@@ -364,6 +366,35 @@ def test_create_is_not_retried_after_the_connection_dropped() -> None:
         "connection lost (RemoteProtocolError) for /seedance/videos; the task may have been "
         "submitted; check it before submitting again"
     )
+    assert info.value.maybe_submitted
+
+
+def test_create_sync_read_timeout_may_have_submitted() -> None:
+    h = Harness(scripted(httpx.ReadTimeout("timed out")))
+    with pytest.raises(APITimeoutError) as info:
+        h.client.create_sync(BODY)
+    assert info.value.maybe_submitted and len(h.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.ConnectError("refused"), RATE, httpx.Response(503), error(400, "bad_request", "no")],
+)
+def test_create_errors_that_created_nothing_are_not_marked(
+    answer: httpx.Response | Exception,
+) -> None:
+    h = Harness(scripted(answer), max_retries=1)
+    with pytest.raises(APIError) as info:
+        h.client.create(BODY)
+    assert not info.value.maybe_submitted
+
+
+def test_poll_errors_are_never_marked_submitted() -> None:
+    h = Harness(scripted(httpx.ReadTimeout("t")), max_retries=1)
+    with pytest.raises(APITimeoutError) as info:
+        h.client.retrieve("t")
+    assert not info.value.maybe_submitted
+    assert str(info.value) == "no answer in time for /seedance/tasks"
 
 
 def test_create_is_retried_after_connect_error() -> None:
@@ -390,6 +421,7 @@ def test_create_gateway_timeout_may_have_submitted() -> None:
         "HTTP 504 the gateway timed out waiting for /seedance/videos; the task may have been "
         "submitted; check it before submitting again (trace id gw)"
     )
+    assert info.value.maybe_submitted
 
 
 def test_create_retries_server_errors_that_created_nothing() -> None:

@@ -307,6 +307,7 @@ def test_dropped_create_is_not_resubmitted(emulator_factory: Callable[..., Emula
         "connection lost (RemoteProtocolError) for /seedance/videos; the task may have been "
         "submitted; check it before submitting again"
     )
+    assert info.value.maybe_submitted
     # The emulator read the body and hung up; a silent retry would have created a task.
     assert (emu.stats()["creates_rejected"], emu.stats()["creates"]) == (1, 0)
 
