@@ -61,22 +61,25 @@ def download_file(
     part.unlink(missing_ok=True)  # a stale part may belong to another URL: never resume it
     progress = _Progress()
     failure, status = "", 0
-    for attempt in range(max_retries + 1):
-        if attempt:
-            log.info("download %s: retry %d/%d after: %s", where, attempt, max_retries, failure)
-            pause(attempt - 1)
-        try:
-            failure, status = _attempt(http, url, part, progress, headers)
-        except httpx.TransportError as exc:
-            progress.offset = part.stat().st_size if part.exists() else 0
-            failure, status = f"{type(exc).__name__} at byte {progress.offset}", 0
-            continue
-        if not failure:
-            _finish(part, dest)
-            return progress.offset
-        if status and not _retryable(status):
-            break
-    part.unlink(missing_ok=True)
+    try:
+        for attempt in range(max_retries + 1):
+            if attempt:
+                log.info("download %s: retry %d/%d after: %s", where, attempt, max_retries, failure)
+                pause(attempt - 1)
+            try:
+                failure, status = _attempt(http, url, part, progress, headers)
+            except httpx.TransportError as exc:
+                progress.offset = part.stat().st_size if part.exists() else 0
+                failure, status = f"{type(exc).__name__} at byte {progress.offset}", 0
+                continue
+            if not failure:
+                _finish(part, dest)
+                return progress.offset
+            if status and not _retryable(status):
+                break
+    finally:
+        # Whatever ends the download early (gave up, disk full, Ctrl-C) leaves no part behind.
+        part.unlink(missing_ok=True)
     got = f"{progress.offset} bytes"
     if progress.total is not None:
         got = f"{progress.offset} of {progress.total} bytes"

@@ -236,3 +236,17 @@ def test_client_download_resumes_and_backs_off(
         assert client.download(url, tmp_path / "shot.mp4") == len(PAYLOAD)
     assert delays == [0.25, 0.5]
     assert (tmp_path / "shot.mp4").read_bytes() == PAYLOAD
+
+
+def test_interrupted_download_leaves_no_part_file(
+    server: tuple[str, Script], tmp_path: Path
+) -> None:
+    url, script = server
+    script.cuts = 1
+
+    def interrupt(attempt: int) -> None:
+        raise KeyboardInterrupt
+
+    with httpx.Client() as http, pytest.raises(KeyboardInterrupt):
+        download_file(http, url, tmp_path / "shot.mp4", pause=interrupt)
+    assert list(tmp_path.iterdir()) == []
