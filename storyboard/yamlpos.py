@@ -15,6 +15,7 @@ import yaml
 __all__ = ["Path", "Positions", "YamlProblem", "format_path", "parse"]
 
 Path = tuple[str | int, ...]
+MAX_VALUES = 100_000  # a 200-shot storyboard has about 6000
 
 
 class YamlProblem(Exception):
@@ -72,13 +73,26 @@ class _Builder:
         self.loader = yaml.SafeLoader("")
         self.positions = Positions()
         self.lines = text.splitlines()
+        self.open: set[int] = set()  # ids of the collections being built, to catch `&a [*a]`
+        self.built = 0  # every alias is built again (it has its own key paths): cap the total
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.positions.values.setdefault(path, _mark(node))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self.built += 1
+        if self.built > MAX_VALUES:
+            line, col = _mark(node)
+            raise YamlProblem(line, col, path, f"the document expands to more than {MAX_VALUES} values (aliases of aliases?)")
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self.open:
+                line, col = _mark(node)
+                raise YamlProblem(line, col, path, "an alias refers to a node that contains it")
+            self.open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
         if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
             self.positions.blocks.setdefault(path, self._block_start(node))
         return self._scalar(node, path)
@@ -89,7 +103,7 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             line, col = _mark(node)
             raise YamlProblem(line, col, path, str(exc.problem)) from None
-        except (ValueError, TypeError, AttributeError):  # e.g. `!!int x`, `!!timestamp x`
+        except Exception:  # noqa: BLE001 - `!!int x`, `!!int` (empty), `!!timestamp x`: user data
             line, col = _mark(node)
             raise YamlProblem(line, col, path, f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}") from None
 
@@ -110,13 +124,13 @@ class _Builder:
             if not isinstance(key, (str, int, float, bool)):
                 line, col = _mark(key_node)
                 raise YamlProblem(line, col, path, "keys must be plain strings")
-            if key in seen:
+            if str(key) in seen:  # `1` and `"1"` name the same key once loaded
                 line, col = _mark(key_node)
-                first = seen[key][0]
+                first = seen[str(key)][0]
                 raise YamlProblem(
                     line, col, (*path, str(key)), f"duplicate key (first defined on line {first})"
                 )
-            seen[key] = _mark(key_node)
+            seen[str(key)] = _mark(key_node)
         # flatten_mapping resolves `<<` merges in place; explicit keys win over merged ones.
         try:
             self.loader.flatten_mapping(node)
@@ -145,12 +159,17 @@ def parse(text: str) -> tuple[Any, Positions]:
         if problem.startswith("but ") and exc.context:  # "but found another document" alone says little
             problem = f"{exc.context}, {problem}"
         raise YamlProblem(line, col, (), f"YAML syntax error: {problem}") from None
-    except yaml.YAMLError as exc:  # e.g. more than one document
+    except yaml.YAMLError as exc:  # e.g. a character YAML does not allow
         raise YamlProblem(1, 1, (), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise YamlProblem(1, 1, (), _TOO_DEEP) from None
     builder = _Builder(text)
     if node is None:
         return None, builder.positions
     try:
         return builder.build(node, ()), builder.positions
-    except RecursionError:  # an alias that contains itself
-        raise YamlProblem(1, 1, (), "YAML error: an alias refers to itself") from None
+    except RecursionError:
+        raise YamlProblem(1, 1, (), _TOO_DEEP) from None
+
+
+_TOO_DEEP = "YAML error: lists and mappings are nested too deeply"
