@@ -1,9 +1,10 @@
 """The editor JSON Schema of the storyboard format, generated from the pydantic models.
 
 Owns: generation of `schemas/storyboard.schema.json`, including how templated values pass:
-every non-string field also accepts a string containing a Jinja expression (`{{ ... }}` or
-`{% ... %}`), because templates are rendered before validation. Must not import the loader,
-plan, client or CLI.
+every scalar field with a type, range, choice or pattern also accepts a string containing a
+Jinja expression (`{{ ... }}` or `{% ... %}`), because templates are rendered before
+validation; mappings and lists do not, since a template always renders to a string. Must not
+import the loader, plan, client or CLI.
 """
 
 from __future__ import annotations
@@ -24,9 +25,19 @@ TEMPLATE_STRING: dict[str, Any] = {
 _KEEP_OUTSIDE = ("description", "default", "title")
 
 
+def _constrained_scalar(prop: dict[str, Any]) -> bool:
+    """True when `prop` (or one of its anyOf branches) is a scalar a plain template string fails."""
+    if "anyOf" in prop:
+        return any(_constrained_scalar(branch) for branch in prop["anyOf"])
+    if prop.get("type") in ("integer", "number", "boolean") or "enum" in prop or "const" in prop:
+        return True
+    return prop.get("type") == "string" and "pattern" in prop  # a length limit passes templates
+
+
 def _allow_template(prop: dict[str, Any]) -> dict[str, Any]:
-    if prop.get("type") == "string" and set(prop) <= {"type", *_KEEP_OUTSIDE}:
-        return prop  # a free string already accepts templates
+    # a free string already accepts templates; a mapping or list cannot come out of one
+    if not _constrained_scalar(prop):
+        return prop
     outer = {k: prop[k] for k in _KEEP_OUTSIDE if k in prop}
     inner = {k: v for k, v in prop.items() if k not in _KEEP_OUTSIDE}
     return {**outer, "anyOf": [inner, TEMPLATE_STRING]}
