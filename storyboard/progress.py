@@ -46,7 +46,7 @@ class Silent:
 class JsonEvents:
     """--json-events: one JSON line per state change, flushed at once."""
 
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
     def __call__(self, event: Event) -> None:
@@ -55,8 +55,9 @@ class JsonEvents:
             record["task_id"] = event.task_id
         if event.detail:
             record["detail"] = event.detail
-        self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.stream.flush()
+        stream = self.stream or sys.stdout  # looked up late: tests and callers swap sys.stdout
+        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        stream.flush()
 
     def __enter__(self) -> JsonEvents:
         return self

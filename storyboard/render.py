@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from storyboard.cache import Cache, write_atomic
+from storyboard.cache import Cache, sha256_file, write_atomic
 from storyboard.capabilities import MODELS, PRICE_CURRENCY
 from storyboard.client import SeedanceClient
 from storyboard.errors import APIError, BadRequestError, GenerationFailed, RenderError
 from storyboard.journal import Journal
 from storyboard.load import Loaded
-from storyboard.plan import Plan, ShotJob
+from storyboard.plan import Plan, ShotJob, canonical_json
 from storyboard.scheduler import Event, PollPolicy, Scheduler, ShotOutcome
 from storyboard.templating import slug
 
@@ -116,23 +116,74 @@ def render(
             )
         )
     music_file = _music_file(loaded, client, cache)
-    assembly = assemble(
-        clips,
-        board.output,
-        options.output,
-        base_dir=loaded.base_dir,
-        music_file=music_file,
-        preview=options.preview,
-    )
-    report = _report(loaded, plan, outcomes, scheduler.polls, assembly.to_dict(), options.output)
+    key = _assembly_key(loaded, clips, outcomes, plan, music_file, options.preview)
+    rpath = report_path(options.output)
+    previous = _unchanged_assembly(rpath, options.output, key)
+    if previous is not None:
+        assembly_info = {**previous, "skipped": "output is up to date (same clips and settings)"}
+    else:
+        assembly_info = assemble(
+            clips,
+            board.output,
+            options.output,
+            base_dir=loaded.base_dir,
+            music_file=music_file,
+            preview=options.preview,
+        ).to_dict()
+        assembly_info["output_sha256"] = sha256_file(options.output)
+        assembly_info["key"] = key
+    report = _report(loaded, plan, outcomes, scheduler.polls, assembly_info, options.output)
     report["timings"] = {
         "generation_seconds": round(generated_at - started, 3),
         "assembly_seconds": round(time.monotonic() - generated_at, 3),
         "total_seconds": round(time.monotonic() - started, 3),
     }
-    rpath = report_path(options.output)
     write_atomic(rpath, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())
     return RenderResult(options.output, rpath, report)
+
+
+def _assembly_key(
+    loaded: Loaded,
+    clips: list[Any],
+    outcomes: dict[str, ShotOutcome],
+    plan: Plan,
+    music_file: Path | None,
+    preview: bool,
+) -> str:
+    """Everything the assembled video depends on: clip contents, per-clip edits, settings, files."""
+    base = loaded.base_dir
+    files = [music_file] + [base / f for f in _assembly_files(loaded) if (base / f).is_file()]
+    doc = {
+        "clips": [
+            [outcomes[j.id].entry.meta["clip_sha256"] if outcomes[j.id].entry else None,
+             repr(c.trim), repr(c.transition), repr(c.caption), c.volume, c.continues_previous]
+            for j, c in zip(plan.jobs, clips)
+        ],
+        "output": loaded.board.output.model_dump(mode="json"),
+        "files": [sha256_file(f) if f and f.is_file() else None for f in files],
+        "preview": preview,
+    }  # fmt: skip
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+def _assembly_files(loaded: Loaded) -> list[str]:
+    """Local files assembly reads besides the clips (music, fonts)."""
+    board = loaded.board
+    names = [board.output.music.path if board.output.music else None, board.output.font]
+    names.append(board.output.title.font if board.output.title else None)
+    names += [board.setting(i, "caption").font for i in range(len(board.shots)) if board.setting(i, "caption")]
+    return [n for n in names if n]
+
+
+def _unchanged_assembly(rpath: Path, output: Path, key: str) -> dict[str, Any] | None:
+    """The previous assembly's report when the output on disk is exactly what `key` would make."""
+    try:
+        previous = json.loads(rpath.read_text(encoding="utf-8"))["assembly"]
+        if previous.get("key") == key and sha256_file(output) == previous.get("output_sha256"):
+            return dict(previous)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def _or(value: Any, default: Any) -> Any:
