@@ -217,7 +217,7 @@ def _music_file(loaded: Loaded, client: SeedanceClient, cache: Cache) -> Path | 
     return dest
 
 
-def _hint(error: Exception | None) -> str:
+def _hint(error: Exception | None, shot: str) -> str:
     if isinstance(error, GenerationFailed):
         code = error.code.lower()
         if "sensitive" in code or "moderation" in code:
@@ -228,7 +228,7 @@ def _hint(error: Exception | None) -> str:
     if isinstance(error, BadRequestError):
         return "fix the shot's settings as the message says"
     if isinstance(error, APIError) and error.maybe_submitted:
-        return "check the AceData console; rerun with --force SHOT only if no task is running"
+        return f"check the AceData console, then rerun with --force {shot} if no task is running for it"
     return "render again to retry (finished shots are cached)"
 
 
@@ -238,7 +238,7 @@ def failure_summary(plan: Plan, outcomes: dict[str, ShotOutcome]) -> str:
     for job in plan.jobs:
         o = outcomes[job.id]
         if o.state == "failed":
-            lines.append(f'shot "{job.id}" failed: {o.error} — {_hint(o.error)}')
+            lines.append(f'shot "{job.id}" failed: {o.error} — {_hint(o.error, job.id)}')
         elif o.state == "blocked":
             ups = [d for d in job.depends_on if outcomes[d].state in ("failed", "blocked")]
             lines.append(f'shot "{job.id}" not generated: it needs "{", ".join(ups)}", which did not finish')

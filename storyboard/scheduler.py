@@ -205,9 +205,9 @@ class Scheduler:
             if journaled is not None and journaled.state == "uncertain" and not self._forced(job.id):
                 outcome.error = APIError(
                     "an earlier create request for this shot was sent but got no answer, so the "
-                    "service may be generating it already; rerun with --force "
-                    f"{job.id} to submit it again"
+                    "service may be generating it already"
                 )
+                outcome.error.maybe_submitted = True
                 self._emit(outcome, "failed", str(outcome.error))
                 continue
             if self._in_flight() >= self.jobs:
