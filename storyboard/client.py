@@ -140,10 +140,19 @@ class SeedanceClient:
         return task_id
 
     def create_sync(self, body: dict[str, Any], *, timeout: float = 1800) -> TaskResult:
-        """Submit a task in the documented synchronous mode: the answer is the final result."""
+        """Submit a task in the documented synchronous mode: the answer is the final result.
+
+        An error answer that names a task id is that task's outcome (it ran and failed), so
+        it comes back as a failed ``TaskResult``; an error without one rejected the request
+        and raises like any other.
+        """
         payload = {k: v for k, v in body.items() if k not in ("async", "callback_url")}
         answer = self._post(
-            "/seedance/videos", payload, httpx.Timeout(timeout, connect=10.0), submits=True
+            "/seedance/videos",
+            payload,
+            httpx.Timeout(timeout, connect=10.0),
+            submits=True,
+            task_outcome=True,
         )
         return parse_response(answer)
 
@@ -202,8 +211,12 @@ class SeedanceClient:
         timeout: httpx.Timeout,
         *,
         submits: bool = False,
+        task_outcome: bool = False,
     ) -> dict[str, Any]:
-        """POST JSON with retries; return the decoded 2xx body or raise the mapped error."""
+        """POST JSON with retries; return the decoded 2xx body or raise the mapped error.
+
+        With ``task_outcome``, an error body carrying a ``task_id`` is returned, not raised.
+        """
         url = self._config.base_url + path
         headers = {
             "Accept": "application/json",
@@ -226,8 +239,11 @@ class SeedanceClient:
             else:
                 if resp.is_success:
                     return _json_body(resp, path)
+                body = _maybe_json(resp)
+                if task_outcome and isinstance(body, dict) and _text(body.get("task_id")):
+                    return body
                 error = error_from_response(
-                    resp.status_code, _maybe_json(resp), resp.headers, token=self._config.token
+                    resp.status_code, body, resp.headers, token=self._config.token
                 )
                 if submits and resp.status_code == 504:
                     raise _maybe_submitted(

@@ -143,6 +143,29 @@ def test_create_sync_omits_async_and_waits_long() -> None:
     assert h.requests[0].extensions["timeout"]["read"] == 900
 
 
+def test_create_sync_task_failure_is_a_result_not_retried() -> None:
+    failed = {
+        "success": False,
+        "task_id": "task-3",
+        "trace_id": "tr-3",
+        "error": {"code": "api_error", "message": "fetch failed"},
+    }
+    h = Harness(scripted(httpx.Response(500, json=failed), CREATED))
+    result = h.client.create_sync(BODY)
+    assert (result.task_id, result.status, str(result.error)) == (
+        "task-3",
+        "failed",
+        "api_error: fetch failed (trace id tr-3)",
+    )
+    assert len(h.requests) == 1
+
+
+def test_create_sync_rejection_without_task_id_raises() -> None:
+    h = Harness(scripted(error(400, "bad_request", "model is invalid.")))
+    with pytest.raises(BadRequestError):
+        h.client.create_sync(BODY)
+
+
 def test_retrieve_posts_the_documented_body() -> None:
     record = {"id": "task-1", "created_at": 1.0, "trace_id": "t", "type": "videos", "request": {}}
     h = Harness(scripted(httpx.Response(200, json=record)))

@@ -173,6 +173,17 @@ def test_create_sync_returns_the_final_result(emulator: Emulator) -> None:
     assert "async" not in creates(emulator)[0]["body"]
 
 
+def test_create_sync_failure_carries_the_services_code(
+    emulator_factory: Callable[..., Emulator],
+) -> None:
+    emu = emulator_factory(faults="fail=doomed")
+    with client_for(emu) as client:
+        result = client.create_sync(shot("a doomed synchronous shot"), timeout=120)
+    assert result.status == "failed" and result.error is not None
+    assert result.error.code == "OutputVideoSensitiveContentDetected"
+    assert len(creates(emu)) == 1
+
+
 @pytest.fixture
 def callback_sink() -> Iterator[tuple[str, list[dict]]]:
     """A loopback receiver for the emulator's callback POSTs."""
