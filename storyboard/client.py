@@ -24,9 +24,9 @@ import email.utils
 import logging
 import random
 import time
-from http import HTTPStatus
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
