@@ -22,7 +22,8 @@ from storyboard.model import Output
 
 from .audio import MusicPlan, mix_audio
 from .captions import parse_color, resolve_font
-from .compose import Encoder, render_frames
+from .compose import render_frames
+from .encoder import Encoder
 from .fastpath import copy_join, fast_path_blocker
 from .probe import ClipInfo, probe, probe_audio
 from .timeline import AssemblyReport, ClipSpec, Timeline, build_timeline, output_size
@@ -117,8 +118,11 @@ def assemble(
             copy_join(timeline, output, tmp, audio, Path(work) / "clips.ffconcat")
             method, reason = "concat-copy", _fast_reason(timeline, infos[0], output)
         else:
-            _encode(timeline, output, base_dir, preview, tmp, audio)
-            method, reason = "moviepy", blocker
+            drawn = _encode(timeline, output, base_dir, preview, tmp, audio)
+            method = "moviepy"
+            reason = (
+                f"{blocker}: re-encoded, {drawn} of {timeline.total_frames} frames drawn by MoviePy"
+            )
         written = probe(tmp)
         os.replace(tmp, dest)
     return AssemblyReport(
@@ -139,14 +143,15 @@ def _fast_reason(timeline: Timeline, first: ClipInfo, output: Output) -> str:
 def _encode(
     timeline: Timeline, output: Output, base_dir: Path, preview: bool, tmp: Path,
     audio: Path | None,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
     preset = "ultrafast" if preview else output.preset
     full_h = int(output.size.split("x")[1]) if output.size else timeline.placed[0].info.height
     scale = timeline.size[1] / full_h
     encoder = Encoder(tmp, timeline.size, output, preset, audio)
     try:
-        render_frames(timeline, output, base_dir, scale, encoder)
+        drawn = render_frames(timeline, output, base_dir, scale, encoder)
     except BaseException:
         encoder.kill()
         raise
     encoder.close()
+    return drawn

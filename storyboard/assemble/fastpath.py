@@ -19,7 +19,7 @@ from pathlib import Path
 
 from storyboard.model import Output
 
-from .compose import audio_codec_args, container_args
+from .encoder import audio_codec_args, container_args
 from .probe import ClipInfo, run_ffmpeg
 from .timeline import ClipSpec, Timeline
 

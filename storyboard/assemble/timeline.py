@@ -114,6 +114,8 @@ class Segment:
     frames: int
     parts: tuple[int, ...]
     """Indices into ``Timeline.placed``; ``(TITLE,)`` for the title card."""
+    drawn: bool
+    """Something is drawn on these frames (title, crossfade, fade, caption): MoviePy's job."""
 
 
 @dataclass(frozen=True)
@@ -131,37 +133,41 @@ class Timeline:
     def duration(self) -> float:
         return self.total_frames / self.fps
 
+    def _drawn_spans(self, p: Placed) -> list[tuple[int, int]]:
+        """Output frame ranges of clip ``p`` that carry a fade or its caption."""
+        spans = [(p.out_start, p.out_start + p.black_in), (p.out_end - p.black_out, p.out_end)]
+        cap = p.spec.caption
+        if cap is not None:
+            end = p.frames if cap.end is None else min(p.frames, round(cap.end * self.fps))
+            spans.append((p.out_start + round(cap.start * self.fps), p.out_start + end))
+        return [(a, b) for a, b in spans if a < b]
+
     def segments(self) -> list[Segment]:
         cuts = {0, self.total_frames, self.title_frames}
         for p in self.placed:
             cuts.update((p.out_start, p.out_end))
-        edges = sorted(c for c in cuts if c <= self.total_frames)
+            for a, b in self._drawn_spans(p):
+                cuts.update((a, b))
+        edges = sorted(c for c in cuts if 0 <= c <= self.total_frames)
         result = []
         for a, b in zip(edges, edges[1:]):
             if a < self.title_frames:
-                parts: tuple[int, ...] = (TITLE,)
-            else:
-                parts = tuple(i for i, p in enumerate(self.placed) if p.out_start <= a < p.out_end)
-            result.append(Segment(a, b - a, parts))
+                result.append(Segment(a, b - a, (TITLE,), True))
+                continue
+            parts = tuple(i for i, p in enumerate(self.placed) if p.out_start <= a < p.out_end)
+            drawn = len(parts) > 1 or any(
+                lo <= a < hi for i in parts for lo, hi in self._drawn_spans(self.placed[i])
+            )
+            result.append(Segment(a, b - a, parts, drawn))
         return result
-
-    def last_segment_of(self) -> dict[int, int]:
-        """For each placed clip, the index of the last segment that shows it."""
-        last: dict[int, int] = {}
-        for n, seg in enumerate(self.segments()):
-            for part in seg.parts:
-                last[part] = n
-        return last
 
 
 def output_size(output: Output, first: ClipInfo, preview: bool) -> tuple[int, int]:
     """``output.size``, else the first clip's size; scaled down to 480 px tall for a preview."""
     if output.size:
         w, h = (int(v) for v in output.size.split("x"))
-        if output.pixel_format in ("yuv420p", "yuvj420p", "nv12") and (w % 2 or h % 2):
-            raise AssembleError(
-                f"output size {w}x{h}: width and height must be even for {output.pixel_format}"
-            )
+        if w % 2 or h % 2:
+            raise AssembleError(f"output size {w}x{h}: width and height must be even")
     else:
         w, h = first.width - first.width % 2, first.height - first.height % 2
     if preview and h > PREVIEW_MAX_HEIGHT:
