@@ -51,8 +51,9 @@ def check(board: Storyboard, base_dir: FsPath, report: Report) -> None:
     """Run every rule over `board`; local paths resolve against `base_dir`."""
     ids = board.shot_ids()
     _check_ids(board, ids, report)
-    chained_from = {ref.from_ for v in views(board) for _, ref in v.images() if ref.from_}
-    for view in views(board):
+    all_views = views(board)
+    chained_from = {ref.from_ for v in all_views for _, ref in v.images() if ref.from_}
+    for view in all_views:
         caps = view.caps
         if caps is None:
             _unknown_model(view, report)
@@ -68,7 +69,7 @@ def check(board: Storyboard, base_dir: FsPath, report: Report) -> None:
                 )
         _check_references(view, ids, report)
         _check_prompt(view, report)
-        _check_assembly(view, base_dir, report)
+        _check_assembly(view, all_views[view.index + 1 : view.index + 2], base_dir, report)
     _check_output(board, base_dir, report)
 
 
@@ -260,7 +261,7 @@ def _check_prompt(view: ShotView, report: Report) -> None:
         )
 
 
-def _check_assembly(view: ShotView, base_dir: FsPath, report: Report) -> None:
+def _check_assembly(view: ShotView, following: list[ShotView], base_dir: FsPath, report: Report) -> None:
     seconds = view.seconds
     trim = view.value("trim")
     if trim is not None:
@@ -268,16 +269,44 @@ def _check_assembly(view: ShotView, base_dir: FsPath, report: Report) -> None:
             report((*view.origin("trim"), "end"), f"{trim.end} is past the clip's end ({seconds:g} s)", "error")
         elif trim.start >= seconds:
             report((*view.origin("trim"), "start"), f"{trim.start} is past the clip's end ({seconds:g} s)", "error")
-    transition = view.value("transition")
-    if transition is not None and transition.type != "cut" and transition.duration >= seconds:
-        report(
-            (*view.origin("transition"), "duration"),
-            f"{transition.duration} s is as long as the clip ({seconds:g} s)",
-            "error",
-        )
+    _check_transitions(view, following, report)
     caption = view.value("caption")
     if caption is not None and caption.font and not (base_dir / caption.font).is_file():
         report((*view.origin("caption"), "font"), f"{caption.font}: file not found", "error")
+
+
+def _transition_into(view: ShotView) -> tuple[float, Path] | None:
+    """Seconds of this shot taken by the transition into it, and where that transition is set.
+
+    As assembly does it: the shot's (or defaults') transition, else output.transition; none
+    into the first shot; a crossfade overlaps both clips whole, a fade to black takes half of
+    its length from each.
+    """
+    if view.index == 0:
+        return None
+    own = view.value("transition")
+    transition = own if own is not None else view.board.output.transition
+    if transition.type == "cut" or transition.duration == 0:
+        return None
+    where = view.origin("transition") if own is not None else ("output", "transition")
+    share = transition.duration if transition.type == "crossfade" else transition.duration / 2
+    return share, (*where, "duration")
+
+
+def _check_transitions(view: ShotView, following: list[ShotView], report: Report) -> None:
+    if view.index == 0 and view.shot.transition is not None:
+        report(("shots", 0, "transition"), "the first shot has no transition into it; ignored", "warning")
+    trim = view.value("trim")
+    start, end = (trim.start, trim.end or view.seconds) if trim else (0.0, view.seconds)
+    shown = end - start
+    parts = [t for t in (_transition_into(view), *map(_transition_into, following)) if t]
+    taken = sum(share for share, _ in parts)
+    if parts and taken >= shown:
+        report(
+            parts[0][1],
+            f"transitions take {taken:g} s of shot {view.id}, which shows only {shown:g} s",
+            "error",
+        )
 
 
 def _check_output(board: Storyboard, base_dir: FsPath, report: Report) -> None:

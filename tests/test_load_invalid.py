@@ -559,7 +559,19 @@ CASES: list[tuple[str, str, list[str]]] = [
           - prompt: a cat
             duration: 3
             transition: {type: crossfade, duration: 3}
-        """), ["7:45: shots[1].transition.duration: 3.0 s is as long as the clip (3 s)"]),
+        """), ["7:45: shots[1].transition.duration: transitions take 3 s of shot shot-2, which shows only 3 s"]),
+    ("output-transition-in-and-out", yaml("""\
+        version: 1
+        name: t
+        output:
+          transition: {type: crossfade, duration: 1.5}
+        shots:
+          - prompt: a
+          - prompt: b
+            duration: 4
+            trim: {start: 1, end: 3.5}
+          - prompt: c
+        """), ["4:43: output.transition.duration: transitions take 3 s of shot shot-2, which shows only 2.5 s"]),
     ("transition-type", "version: 1\nname: t\nshots:\n  - prompt: a fox\n    transition: {type: wipe}\n",
      ["5:24: shots[0].transition.type: must be one of cut, crossfade or fade (got 'wipe')"]),
     ("output-size", "version: 1\nname: t\noutput:\n  size: 1280*720\nshots:\n  - prompt: a fox\n",
@@ -648,6 +660,7 @@ def test_warnings_print_but_exit_0(workdir: Path, capsys: pytest.CaptureFixture[
           - prompt: a fox runs --dur 5
             generate_audio: true
             service_tier: flex
+            transition: {type: fade}
         """)
     code, err, out = validate(workdir, text, capsys)
     assert err == [
@@ -657,6 +670,7 @@ def test_warnings_print_but_exit_0(workdir: Path, capsys: pytest.CaptureFixture[
         "generate_audio is ignored",
         f"{FILE}:6:19: warning: shots[0].service_tier: AceData no longer accepts service_tier (flex is not "
         "offered); it is not sent",
+        f"{FILE}:7:17: warning: shots[0].transition: the first shot has no transition into it; ignored",
     ]
     assert out == f"{FILE}: ok (1 shot)\n"
     assert code == 0
