@@ -147,7 +147,7 @@ def _encode(
     preset = "ultrafast" if preview else output.preset
     full_h = int(output.size.split("x")[1]) if output.size else timeline.placed[0].info.height
     scale = timeline.size[1] / full_h
-    encoder = Encoder(tmp, timeline.size, output, preset, audio)
+    encoder = Encoder(tmp, timeline.size, output, preset, audio, timeline.placed[0].info.matrix)
     try:
         drawn = render_frames(timeline, output, base_dir, scale, encoder)
     except BaseException:

@@ -32,8 +32,11 @@ __all__ = ["render_frames"]
 class _Clips:
     """Per placed clip: its decoder, and (built on first need) its MoviePy clip."""
 
-    def __init__(self, timeline: Timeline, output: Output, base_dir: Path, scale: float) -> None:
+    def __init__(
+        self, timeline: Timeline, output: Output, base_dir: Path, scale: float, matrix: str
+    ) -> None:
         self._tl, self._output, self._base_dir, self._scale = timeline, output, base_dir, scale
+        self._matrix = matrix
         self._bg = parse_color(output.background, "output background")
         self._streams: dict[int, ClipStream] = {}
         self._drawn: dict[int, Any] = {}
@@ -41,7 +44,8 @@ class _Clips:
     def stream(self, i: int) -> ClipStream:
         if i not in self._streams:
             p = self._tl.placed[i]
-            stream = ClipStream(p, self._tl.size, self._output.fit, self._bg, self._tl.fps)
+            stream = ClipStream(p, self._tl.size, self._output.fit, self._bg, self._tl.fps,
+                                self._matrix)  # fmt: skip
             self._streams[i] = stream
             if p.spec.caption or p.black_in or p.black_out or p.xfade_in or p.xfade_out:
                 # built now, while the stream is at frame 0: MoviePy reads frame 0 of a clip
@@ -95,7 +99,7 @@ def render_frames(
 ) -> int:
     """Produce every output frame in order into ``encoder``; return how many MoviePy drew."""
     fps, size = timeline.fps, timeline.size
-    clips = _Clips(timeline, output, base_dir, scale)
+    clips = _Clips(timeline, output, base_dir, scale, encoder.matrix)
     segments = timeline.segments()
     last = {part: n for n, seg in enumerate(segments) for part in seg.parts}
     drawn_frames = 0
@@ -104,7 +108,8 @@ def render_frames(
             if seg.parts == (TITLE,):
                 assert output.title is not None
                 font = resolve_font(output.title.font, output.font, base_dir)
-                card = rgb_to_yuv420p(title_clip(output.title, size, scale, font).get_frame(0))
+                card = rgb_to_yuv420p(title_clip(output.title, size, scale, font).get_frame(0),
+                                      encoder.matrix)  # fmt: skip
                 for _ in range(seg.frames):
                     encoder.write(card)
                 drawn_frames += seg.frames
@@ -120,7 +125,7 @@ def render_frames(
                     second = clips.drawn(seg.parts[1])
                     clip, t0 = _crossfade(clip, second, t0, seg.frames, fps, size), 0.0
                 for j in range(seg.frames):
-                    encoder.write(rgb_to_yuv420p(clip.get_frame(t0 + j / fps)))
+                    encoder.write(rgb_to_yuv420p(clip.get_frame(t0 + j / fps), encoder.matrix))
                 drawn_frames += seg.frames
             for part in seg.parts:
                 if part != TITLE and last[part] == n:

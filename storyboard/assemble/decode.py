@@ -65,7 +65,7 @@ def fit_filters(
     return ",".join(chain)
 
 
-def yuv420p_to_rgb(frame: bytes, size: tuple[int, int], matrix: str = "bt709") -> np.ndarray:
+def yuv420p_to_rgb(frame: bytes, size: tuple[int, int], matrix: str) -> np.ndarray:
     """Planar limited-range yuv420p bytes as an RGB (h, w, 3) uint8 array (Pillow, in C)."""
     w, h = size
     kr, kb = MATRIX[matrix]
@@ -92,9 +92,10 @@ class ClipStream:
     """
 
     def __init__(
-        self, p: Placed, size: tuple[int, int], fit: str, bg: tuple[int, int, int], fps: int
-    ) -> None:
-        self._p, self._size = p, size
+        self, p: Placed, size: tuple[int, int], fit: str, bg: tuple[int, int, int], fps: int,
+        matrix: str,
+    ) -> None:  # fmt: skip
+        self._p, self._size, self._matrix = p, size, matrix
         self._frame_bytes = size[0] * size[1] * 3 // 2
         self._index = -1
         self._last: bytes | None = None
@@ -131,7 +132,7 @@ class ClipStream:
     def rgb(self, j: int) -> np.ndarray:
         """Frame ``j`` as RGB for MoviePy (converted once, however often MoviePy asks)."""
         if self._rgb is None or self._rgb[0] != j:
-            self._rgb = (j, yuv420p_to_rgb(self.frame(j), self._size))
+            self._rgb = (j, yuv420p_to_rgb(self.frame(j), self._size, self._matrix))
         return self._rgb[1]
 
     def close(self) -> None:

@@ -6,8 +6,9 @@ the encoder's yuv420p input.
 
 Why YUV on the pipe and not RGB (as MoviePy's own writer does): frames that need no drawing go
 from a decoder straight to the encoder without two colour conversions, which is most of what
-makes a plain MoviePy render slower than ffmpeg. Only drawn frames are converted, here, with
-the matrix their decoder used, so a clip's drawn and undrawn frames look the same.
+makes a plain MoviePy render slower than ffmpeg. Only drawn frames are converted, both ways with
+the output's matrix (the first clip's: bt709 when tagged so, else untagged bt601), so drawn and
+undrawn frames of a clip look the same and untouched pixels keep their meaning.
 
 Must not import: moviepy, anything of storyboard but errors and model config classes, and
 ``.probe``.
@@ -46,7 +47,7 @@ def widen_pipe(stream: IO[bytes] | None, size: int = 1 << 20) -> None:
         pass
 
 
-def rgb_to_yuv420p(rgb: np.ndarray, matrix: str = "bt709") -> bytes:
+def rgb_to_yuv420p(rgb: np.ndarray, matrix: str) -> bytes:
     """An RGB frame (h, w, 3) as planar limited-range yuv420p bytes (chroma: 2x2 averages).
 
     Pillow does the matrix and the box filter in C: ~8 ms for 1248x704 against ~45 for numpy.
@@ -87,9 +88,10 @@ class Encoder:
 
     def __init__(
         self, dest: Path, size: tuple[int, int], output: Output, preset: str,
-        audio: Path | None,
+        audio: Path | None, matrix: str,
     ) -> None:  # fmt: skip
         w, h = size
+        self.matrix = matrix
         self.frame_bytes = w * h * 3 // 2
         self.frames = 0
         args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
@@ -99,8 +101,9 @@ class Encoder:
             args += ["-f", "f32le", "-ar", "48000", "-ac", "2", "-i", str(audio)]
         args += ["-map", "0:v:0"] + (["-map", "1:a:0"] if audio is not None else [])
         args += video_codec_args(output, preset)
-        args += ["-color_range", "tv", "-colorspace", "bt709", "-color_primaries", "bt709",
-                 "-color_trc", "bt709"]  # fmt: skip
+        if matrix == "bt709":
+            args += ["-color_range", "tv", "-colorspace", "bt709", "-color_primaries", "bt709",
+                     "-color_trc", "bt709"]  # fmt: skip
         if audio is not None:
             args += audio_codec_args(dest, output)
         args += container_args(dest) + [str(dest)]

@@ -77,7 +77,10 @@ def copy_join(
     for p in timeline.placed:
         # the listed duration (exact, from the frame count) sets where the next clip starts, so
         # a clip whose audio outlasts its video does not push the following clips late
-        lines += [f"file {_quote(p.spec.path)}", f"duration {p.frames / timeline.fps:.6f}"]
+        # inpoint 0: time 0 of a file is its first video frame, not the earlier start of its
+        # primed AAC audio (~21 ms), which would push every clip's video late by that much
+        lines += [f"file {_quote(p.spec.path)}", "inpoint 0",
+                  f"duration {p.frames / timeline.fps:.6f}"]  # fmt: skip
     list_file.write_text("ffconcat version 1.0\n" + "\n".join(lines) + "\n", encoding="utf-8")
     args = ["-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(list_file)]
     if audio is not None:

@@ -79,6 +79,11 @@ class ClipInfo:
     def size(self) -> tuple[int, int]:
         return (self.width, self.height)
 
+    @property
+    def matrix(self) -> str:
+        """The YUV matrix of the picture: bt709 when tagged so, else bt601 (ffmpeg's default)."""
+        return "bt709" if len(self.signature) > 1 and "bt709" in self.signature[1] else "bt601"
+
 
 def _split_top(text: str) -> list[str]:
     """Split ffmpeg's stream description at commas that are not inside brackets."""
