@@ -480,6 +480,32 @@ CASES: list[tuple[str, str, list[str]]] = [
               - {path: media/wide.png}
         """), ["6:16: shots[0].images[0].path: media/wide.png is 1500x500 (aspect 3.00); width/height must "
                "be between 0.4 and 2.5"]),
+    ("image-aspect-at-the-limit", yaml("""\
+        version: 1
+        name: t
+        shots:
+          - prompt: a fox
+            images:
+              - {path: media/tall.png}
+        """), ["6:16: shots[0].images[0].path: media/tall.png is 400x1000 (aspect 0.40); width/height must "
+               "be between 0.4 and 2.5"]),
+    ("image-format-not-accepted", yaml("""\
+        version: 1
+        name: t
+        shots:
+          - prompt: a fox
+            images:
+              - {path: media/c.ppm}
+        """), ["6:16: shots[0].images[0].path: media/c.ppm: is a PPM image; the API accepts jpeg, png, webp, "
+               "bmp, tiff, gif"]),
+    ("image-30-mb", yaml("""\
+        version: 1
+        name: t
+        shots:
+          - prompt: a fox
+            images:
+              - {path: media/huge.png}
+        """), ["6:16: shots[0].images[0].path: media/huge.png is 30.0 MB; the API takes images under 30 MB"]),
     ("music-missing", "version: 1\nname: t\noutput:\n  music: {path: media/none.mp3}\nshots:\n  - prompt: a\n",
      ["4:17: output.music.path: media/none.mp3: file not found"]),
     ("music-two-sources",
