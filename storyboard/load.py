@@ -93,10 +93,9 @@ def load_text(
     def on_template(problem: TemplateProblem) -> None:
         line, col = positions.of_value(problem.path)
         if problem.path in positions.blocks:  # `|` and `>` text starts below its key
-            line, col = positions.blocks[problem.path]
-            line += problem.line_offset
-        elif problem.line_offset:  # the error is on a later line of a multi-line string
-            line, col = line + problem.line_offset, 1
+            line, col, literal = positions.blocks[problem.path]
+            if literal:  # only `|` keeps the file's lines in the string
+                line += problem.line_offset
         add(line, col, problem.path, problem.message)
 
     rendered = render_tree(data, variables, skip=lambda p: p[:1] == ("vars",), on_problem=on_template)

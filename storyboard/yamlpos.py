@@ -7,6 +7,7 @@ PyYAML's safe loader. Must not import pydantic models, Jinja or anything that do
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = ["Path", "Positions", "YamlProblem", "format_path", "parse"]
 
 Path = tuple[str | int, ...]
 MAX_VALUES = 100_000  # a 200-shot storyboard has about 6000
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 class YamlProblem(Exception):
@@ -32,8 +34,9 @@ class Positions:
 
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    blocks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    """Where the text of a block scalar (``|`` or ``>``) starts: the line after its indicator."""
+    blocks: dict[Path, tuple[int, int, bool]] = field(default_factory=dict)
+    """Where the text of a block scalar (``|`` or ``>``) starts, the line after its indicator,
+    and whether its lines are the file's lines (``|``; ``>`` folds them)."""
 
     def of_value(self, path: Path) -> tuple[int, int]:
         """Position of the value at `path`, or of its nearest existing ancestor."""
@@ -72,7 +75,7 @@ class _Builder:
     def __init__(self, text: str) -> None:
         self.loader = yaml.SafeLoader("")
         self.positions = Positions()
-        self.lines = text.splitlines()
+        self.lines = _LINE_BREAK.split(text)  # YAML's line breaks, which is how marks count lines
         self.open: set[int] = set()  # ids of the collections being built, to catch `&a [*a]`
         self.built = 0  # every alias is built again (it has its own key paths): cap the total
 
@@ -94,7 +97,7 @@ class _Builder:
             finally:
                 self.open.discard(id(node))
         if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
-            self.positions.blocks.setdefault(path, self._block_start(node))
+            self.positions.blocks.setdefault(path, (*self._block_start(node), node.style == "|"))
         return self._scalar(node, path)
 
     def _scalar(self, node: yaml.Node, path: Path) -> Any:

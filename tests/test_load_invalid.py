@@ -84,8 +84,26 @@ CASES: list[tuple[str, str, list[str]]] = [
         shots:
           - prompt: |
               A fox in the snow.
+
               She wears a {{ coat }
-        """), ["6:7: shots[0].prompt: template syntax error: unexpected '}'"]),
+        """), ["7:7: shots[0].prompt: template syntax error: unexpected '}'"]),
+    ("jinja-syntax-folded-quoted", yaml("""\
+        version: 1
+        name: t
+        shots:
+          - prompt: "A fox
+              in the snow {{ coat"
+        """), ["4:13: shots[0].prompt: template syntax error: unexpected end of template, expected 'end of print "
+               "statement'."]),
+    ("jinja-syntax-folded-block", yaml("""\
+        version: 1
+        name: t
+        shots:
+          - prompt: >
+              A fox in the snow.
+
+              She wears a {{ coat }
+        """), ["5:7: shots[0].prompt: template syntax error: unexpected '}'"]),
     ("jinja-undefined", yaml("""\
         version: 1
         name: t

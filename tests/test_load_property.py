@@ -10,6 +10,7 @@ also plan, since planning trusts what loading checked.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,11 @@ def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_media(tmp_path_factory.mktemp("fuzz")).parent
 
 
+def yaml_lines(text: str) -> int:
+    """Lines as YAML counts them, plus the empty one after a final break (where EOF errors point)."""
+    return len(re.split("\r\n|[\r\n\x85\u2028\u2029]", text))
+
+
 def outcome(text: str, base_dir: Path) -> Loaded | ConfigError:
     try:
         loaded = load_text(text, label=LABEL, base_dir=base_dir)
@@ -147,6 +153,9 @@ def outcome(text: str, base_dir: Path) -> Loaded | ConfigError:
         assert exc.issues, "a ConfigError must carry at least one issue"
         assert all(str(i).startswith(LABEL) for i in exc.issues)
         assert any(i.severity == "error" for i in exc.issues)
+        lines = yaml_lines(text)
+        for issue in exc.issues:  # a position, when given, is inside the file
+            assert (issue.line, issue.col) == (0, 0) or (1 <= issue.line <= lines and issue.col >= 1), str(issue)
         return exc
     except Exception as exc:  # noqa: BLE001 - the point of the test
         pytest.fail(f"load_text raised {type(exc).__name__}: {exc!r}\n--- input ---\n{text}")
