@@ -201,6 +201,8 @@ CASES: list[tuple[str, str, list[str]]] = [
     # --- durations and frames per model --------------------------------------------------------
     ("duration-1.0-pro", "version: 1\nname: t\nshots:\n  - prompt: a fox\n    duration: 13\n",
      ["5:15: shots[0].duration: must be between 2 and 12 for doubao-seedance-1-0-pro-250528"]),
+    ("columns-count-characters", "version: 1\nname: t\nshots:\n  - {prompt: 狐狸🦊, duration: 13}\n",
+     ["4:29: shots[0].duration: must be between 2 and 12 for doubao-seedance-1-0-pro-250528"]),
     ("duration-1.5-pro", yaml("""\
         version: 1
         name: t
