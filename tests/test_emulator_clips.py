@@ -64,6 +64,12 @@ def test_adaptive_ratio_picks_the_closest_to_the_first_image(emulator: Emulator,
     assert psnr(frames[0], reference_crop(Image.open(RGBA), "4:3", size)) > 30
 
 
+def test_adaptive_ratio_in_the_reference_scenario_follows_the_first_reference(emulator: Emulator) -> None:
+    refs = (("reference_image", data_uri(RGBA)), ("reference_image", data_uri(BIRD)))
+    record = wait_for(emulator, create(emulator, body(model=V20_MINI, images=refs, ratio="adaptive", duration=4)))
+    assert record["response"]["data"]["ratio"] == "4:3"
+
+
 def test_last_frame_png_is_the_decoded_last_frame(emulator: Emulator, tmp_path: Path) -> None:
     data, clip = render(emulator, body(frames=29, return_last_frame=True), tmp_path)
     frames, size = decode(clip)

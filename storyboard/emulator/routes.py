@@ -104,7 +104,7 @@ class Handler(BaseHTTPRequestHandler):
         elif method in ("GET", "HEAD") and path.startswith("/files/"):
             self._file(path.removeprefix("/files/"), head=method == "HEAD")
         else:
-            self._drain(int(self.headers.get("Content-Length") or 0))
+            self._drain(max(self._length(), 0))
             self._error("no_api")
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
@@ -123,6 +123,13 @@ class Handler(BaseHTTPRequestHandler):
         error = {"code": code, "message": message or default}
         self._json(status, {"success": False, "error": error, "trace_id": self.trace_id})
 
+    def _length(self) -> int:
+        """The declared body length; -1 when the header is not a number."""
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return -1
+
     def _drain(self, length: int) -> None:
         while length > 0:
             chunk = self.rfile.read(min(length, 1024 * 1024))
@@ -132,7 +139,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self, *, authenticated: bool = True) -> tuple[bool, Any]:
         """Read the JSON body after the gateway checks (size, auth); (ok, body or None)."""
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._length()
+        if length < 0:
+            self.close_connection = True
+            self._error("bad_request", "Content-Length is not a number.")
+            return False, None
         if length > self.emu.max_body:
             self._drain(length)
             self.close_connection = True

@@ -21,7 +21,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,7 @@ class TaskStore:
         with self._lock:
             task.finished_at = round(time.time(), 3)
             task.response, task.http_status = response, status
+            task.job = replace(task.job, images=())  # decoded images are big; the record never needs them
         task.done.set()
         if task.job.callback_url:
             self._callback(task.job.callback_url, response)
@@ -184,12 +185,11 @@ class TaskStore:
     def _succeed(self, task: Task) -> dict[str, Any]:
         job = task.job
         first, last = self._image(job.image("first_frame")), self._image(job.image("last_frame"))
-        for ref in job.images:
-            if ref.role == "reference_image":
-                self._image(ref)
+        refs = [self._image(ref) for ref in job.images if ref.role == "reference_image"]
         ratio = job.ratio
-        if ratio == "adaptive":
-            ratio = closest_ratio(*first.size) if first is not None else "16:9"
+        if ratio == "adaptive":  # §9: from the first frame, else the first reference image
+            shape = first if first is not None else next(iter(refs), None)
+            ratio = closest_ratio(*shape.size) if shape is not None else "16:9"
         width, height = pixel_size(job.model, job.resolution, ratio)
         doomed = self._faults.fails(job.prompt)
         if doomed is None and not self._stopping.is_set():
