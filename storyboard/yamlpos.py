@@ -84,7 +84,8 @@ class _Builder:
         self.built += 1
         if self.built > MAX_VALUES:
             line, col = _mark(node)
-            raise YamlProblem(line, col, path, f"the document expands to more than {MAX_VALUES} values (aliases of aliases?)")
+            message = f"the document expands to more than {MAX_VALUES} values (aliases of aliases?)"
+            raise YamlProblem(line, col, path, message)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.open:
                 line, col = _mark(node)
@@ -108,7 +109,8 @@ class _Builder:
             raise YamlProblem(line, col, path, str(exc.problem)) from None
         except Exception:  # noqa: BLE001 - `!!int x`, `!!int` (empty), `!!timestamp x`: user data
             line, col = _mark(node)
-            raise YamlProblem(line, col, path, f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}") from None
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise YamlProblem(line, col, path, f"{node.value!r} is not a valid {kind}") from None
 
     def _block_start(self, node: yaml.Node) -> tuple[int, int]:
         # the text starts on the first non-blank line after the `|`/`>` indicator
@@ -118,22 +120,26 @@ class _Builder:
                 return n + 1, len(self.lines[n]) - len(stripped) + 1
         return _mark(node)
 
+    def _key(self, key_node: yaml.Node, path: Path) -> str:
+        key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
+        if not isinstance(key, (str, int, float, bool)):
+            line, col = _mark(key_node)
+            raise YamlProblem(line, col, path, "keys must be plain strings")
+        return str(key)
+
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
-        seen: dict[Any, tuple[int, int]] = {}
+        seen: dict[str, tuple[int, int]] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, (str, int, float, bool)):
+            key = self._key(key_node, path)
+            if key in seen:  # `1` and `"1"` name the same key once loaded
                 line, col = _mark(key_node)
-                raise YamlProblem(line, col, path, "keys must be plain strings")
-            if str(key) in seen:  # `1` and `"1"` name the same key once loaded
-                line, col = _mark(key_node)
-                first = seen[str(key)][0]
+                first = seen[key][0]
                 raise YamlProblem(
-                    line, col, (*path, str(key)), f"duplicate key (first defined on line {first})"
+                    line, col, (*path, key), f"duplicate key (first defined on line {first})"
                 )
-            seen[str(key)] = _mark(key_node)
+            seen[key] = _mark(key_node)
         # flatten_mapping resolves `<<` merges in place; explicit keys win over merged ones.
         try:
             self.loader.flatten_mapping(node)
@@ -142,7 +148,7 @@ class _Builder:
             raise YamlProblem(mark.line + 1, mark.column + 1, path, str(exc.problem)) from None
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            name = str(self.loader.construct_object(key_node))
+            name = self._key(key_node, path)  # merged keys were not checked above
             sub = (*path, name)
             # merged entries come first, so an explicit key's position overwrites a merged one
             self.positions.keys[sub] = _mark(key_node)

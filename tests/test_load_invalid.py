@@ -61,6 +61,8 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("yaml-list-as-key", "version: 1\n? [a, b]\n: 1\n", ["2:3: keys must be plain strings"]),
     ("yaml-merge-scalar", "version: 1\nname: t\ndefaults:\n  <<: 5\n",
      ["4:7: defaults: expected a mapping or list of mappings for merging, but found scalar"]),
+    ("yaml-merged-bad-key", "version: 1\nname: t\ndefaults:\n  <<: {!!int x: 1}\n",
+     ["4:8: defaults: 'x' is not a valid int"]),
     ("yaml-merged-value-points-at-anchor", yaml("""\
         version: 1
         name: t
