@@ -138,7 +138,9 @@ def ff_xfade(clips: list[Path], dest: Path, preset: str, crf: int) -> list[str]:
     parts, v, a = [], "[0:v]", "[0:a]"
     for i in range(1, len(clips)):
         offset = i * d - i * XFADE
-        parts.append(f"{v}[{i}:v]xfade=transition=fade:duration={XFADE}:offset={offset:.6f}[v{i}]")
+        parts.append(
+            f"{v}[{i}:v]xfade=transition=fade:duration={XFADE}:offset={offset:.6f}[v{i}]"
+        )
         parts.append(f"{a}[{i}:a]acrossfade=d={XFADE}[a{i}]")
         v, a = f"[v{i}]", f"[a{i}]"
     return [FF, "-v", "error", "-y", *_inputs(clips), "-filter_complex", ";".join(parts),
@@ -185,11 +187,15 @@ def main() -> None:
           f"{os.cpu_count()} cores")  # fmt: skip
     measure(ours(eight[:2], out / "warmup.mp4", "cut", p, c))  # first run compiles .pyc files
     print(f"{'job':<30} {'wall (median [min-max])':<24} {'out fps':>11} {'peak RSS':>10}")
-    for name, mine, theirs in (
-        ("cuts", ours(eight, out / "cuts.mp4", "cut", p, c), ff_cuts(eight, out / "ff-cuts.mp4", folder)),
-        ("crossfade 0.5 s", ours(eight, out / "xf.mp4", "crossfade", p, c), ff_xfade(eight, out / "ff-xf.mp4", p, c)),
-        ("mixed sizes", ours(mixed, out / "mixed.mp4", "cut", p, c), ff_mixed(mixed, out / "ff-mixed.mp4", p, c)),
-    ):  # fmt: skip
+    jobs = [
+        ("cuts", ours(eight, out / "cuts.mp4", "cut", p, c),
+         ff_cuts(eight, out / "ff-cuts.mp4", folder)),
+        ("crossfade 0.5 s", ours(eight, out / "xf.mp4", "crossfade", p, c),
+         ff_xfade(eight, out / "ff-xf.mp4", p, c)),
+        ("mixed sizes", ours(mixed, out / "mixed.mp4", "cut", p, c),
+         ff_mixed(mixed, out / "ff-mixed.mp4", p, c)),
+    ]  # fmt: skip
+    for name, mine, theirs in jobs:
         dest_mine = Path(json.loads(mine[-1])["dest"])
         w_mine, m_mine = row(f"storyboard {name}", mine, dest_mine, args.runs)
         w_ff, m_ff = row(f"ffmpeg {name}", theirs, Path(theirs[-1]), args.runs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from storyboard.errors import AssembleError
@@ -44,7 +45,9 @@ def _music(output: Output, music_file: Path | None, base_dir: Path) -> MusicPlan
     elif output.music.path is not None:
         path = _resolve(output.music.path, base_dir)
     else:
-        raise AssembleError(f"music {output.music.url} has not been downloaded (no music file given)")
+        raise AssembleError(
+            f"music {output.music.url} has not been downloaded (no music file given)"
+        )
     if not path.is_file():
         raise AssembleError(f"music file not found: {path}")
     if not probe_audio(path):
@@ -53,32 +56,49 @@ def _music(output: Output, music_file: Path | None, base_dir: Path) -> MusicPlan
 
 
 def _probe_all(clips: Sequence[ClipSpec], base_dir: Path) -> tuple[list[ClipSpec], list[ClipInfo]]:
-    specs, infos = [], []
-    for i, spec in enumerate(clips):
-        path = _resolve(spec.path, base_dir)
-        if not path.is_file():
-            raise AssembleError(f"clip {i + 1}: file not found: {path}")
+    specs = [
+        ClipSpec(_resolve(c.path, base_dir), c.trim, c.transition, c.caption, c.volume,
+                 c.continues_previous)
+        for c in clips
+    ]  # fmt: skip
+    for i, spec in enumerate(specs):
+        if not spec.path.is_file():
+            raise AssembleError(f"clip {i + 1}: file not found: {spec.path}")
+    # one ffmpeg per clip, a few at a time: probing is process start-up bound, not CPU bound
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(probe, spec.path) for spec in specs]
+    infos = []
+    for i, future in enumerate(futures):
         try:
-            infos.append(probe(path))
+            infos.append(future.result())
         except AssembleError as exc:
             raise AssembleError(f"clip {i + 1}: {exc}") from None
-        specs.append(ClipSpec(path, spec.trim, spec.transition, spec.caption, spec.volume,
-                              spec.continues_previous))  # fmt: skip
     return specs, infos
 
 
-def _check_text(specs: Sequence[ClipSpec], output: Output, base_dir: Path) -> None:
-    """Fail on a bad font or colour before minutes of encoding, not in the middle."""
+def _check_text(timeline: Timeline, output: Output, base_dir: Path) -> None:
+    """Fail on a bad font, colour or caption time before minutes of encoding, not during."""
     parse_color(output.background, "output background")
     if output.title is not None:
         resolve_font(output.title.font, output.font, base_dir)
         parse_color(output.title.color, "title")
         parse_color(output.title.background, "title background")
-    for i, spec in enumerate(specs):
-        if spec.caption is not None:
-            where = f"clip {i + 1} ({spec.path.name}) caption"
-            resolve_font(spec.caption.font, output.font, base_dir)
-            parse_color(spec.caption.color, where)
+    for p in timeline.placed:
+        cap = p.spec.caption
+        if cap is None:
+            continue
+        where = f"clip {p.index + 1} ({p.spec.path.name})"
+        resolve_font(cap.font, output.font, base_dir)
+        parse_color(cap.color, f"{where} caption")
+        if cap.start * timeline.fps >= p.frames:
+            raise AssembleError(
+                f"{where}: caption starts at {cap.start:g} s but the clip shows only "
+                f"{p.frames / timeline.fps:g} s"
+            )
+        if cap.end is not None and cap.end <= cap.start:
+            raise AssembleError(
+                f"{where}: caption ends at {cap.end:g} s, before it starts ({cap.start:g} s)"
+            )
 
 
 def assemble(
@@ -103,7 +123,7 @@ def assemble(
     title_s = output.title.duration if output.title is not None else 0.0
     timeline = build_timeline(specs, infos, output, size, title_seconds=title_s)
     music = _music(output, music_file, base_dir)
-    _check_text(specs, output, base_dir)
+    _check_text(timeline, output, base_dir)
     blocker = fast_path_blocker(specs, infos, timeline, output, preview)
     has_audio = music is not None or any(i.has_audio for i in infos)
 
@@ -126,8 +146,9 @@ def assemble(
         written = probe(tmp)
         os.replace(tmp, dest)
     return AssemblyReport(
-        path=dest, method=method, reason=reason, duration=written.duration, frames=written.frames,  # type: ignore[arg-type]
-        width=written.width, height=written.height, fps=written.fps, has_audio=written.has_audio,
+        path=dest, method=method, reason=reason,  # type: ignore[arg-type]
+        duration=written.duration, frames=written.frames, width=written.width,
+        height=written.height, fps=written.fps, has_audio=written.has_audio,
         clips=[p.summary(timeline.fps) for p in timeline.placed],
     )  # fmt: skip
 

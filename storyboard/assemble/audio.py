@@ -25,7 +25,7 @@ import numpy as np
 from storyboard.errors import AssembleError
 from storyboard.model import Music
 
-from .probe import ffmpeg_exe, last_error_line
+from .probe import ffmpeg_exe, ffmpeg_reason
 from .timeline import Timeline
 
 __all__ = ["RATE", "MusicPlan", "mix_audio"]
@@ -51,7 +51,7 @@ def _decode(path: Path, start: float, seconds: float) -> np.ndarray:
              "-f", "f32le", "pipe:1"]  # fmt: skip
     proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if proc.returncode != 0:
-        reason = last_error_line(proc.stderr.decode("utf-8", "replace"))
+        reason = ffmpeg_reason(proc.stderr.decode("utf-8", "replace"))
         raise AssembleError(f"cannot read the audio of {path}: {reason}")
     return np.frombuffer(proc.stdout, dtype=np.float32).reshape(-1, CHANNELS)
 
@@ -136,7 +136,9 @@ def mix_audio(timeline: Timeline, music: MusicPlan | None, out: BinaryIO) -> Non
     total = round(total_s * RATE)
     to_samples = lambda frame: round(frame * RATE / fps)  # noqa: E731
     stream = _MusicStream(music) if music else None
-    duck = _duck_points(timeline, music.music.duck) if music and music.music.duck is not None else None
+    duck = None
+    if music is not None and music.music.duck is not None:
+        duck = _duck_points(timeline, music.music.duck)
     pending = np.zeros((0, CHANNELS), np.float32)  # mixed clip audio not yet written
     pending_at = 0  # sample index of pending[0]
 

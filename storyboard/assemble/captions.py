@@ -26,7 +26,9 @@ from storyboard.model import Caption, Title
 if TYPE_CHECKING:
     from moviepy import VideoClip
 
-__all__ = ["BUNDLED_FONT", "caption_clip", "parse_color", "render_text", "resolve_font", "title_clip"]
+__all__ = [
+    "BUNDLED_FONT", "caption_clip", "parse_color", "render_text", "resolve_font", "title_clip",
+]  # fmt: skip
 
 BUNDLED_FONT = Path(__file__).resolve().parent.parent / "fonts" / "wqy-microhei.ttf"
 MARGIN = 0.06  # of the frame height, between a top/bottom caption and the frame edge
@@ -121,12 +123,8 @@ def caption_clip(
     """The caption as a positioned, timed MoviePy ImageClip over a clip that shows ``shown`` s."""
     from moviepy import ImageClip
 
-    start = caption.start
+    start = caption.start  # checked by assemble: before `shown` and before caption.end
     end = shown if caption.end is None else min(caption.end, shown)
-    if start >= end:
-        raise AssembleError(
-            f"{where}: caption starts at {start:g} s but the clip shows only {shown:g} s"
-        )
     color = parse_color(caption.color, f"{where} caption")
     rgba = render_text(caption.text, font, max(6, round(caption.size * scale)), color,
                        round(frame[0] * WRAP))  # fmt: skip

@@ -24,7 +24,7 @@ from PIL import Image
 from storyboard.errors import AssembleError
 
 from .encoder import MATRIX, widen_pipe
-from .probe import ffmpeg_exe, last_error_line
+from .probe import ffmpeg_exe, ffmpeg_reason
 from .timeline import Placed
 
 __all__ = ["ClipStream", "fit_geometry", "yuv420p_to_rgb"]
@@ -120,10 +120,10 @@ class ClipStream:
             if len(data) == self._frame_bytes:
                 self._last = data
             elif self._last is None:
-                err = self._proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
+                err = self._proc.stderr.read()  # type: ignore[union-attr]
                 raise AssembleError(
                     f"clip {self._p.index + 1}: cannot decode {self._p.spec.path}: "
-                    f"{last_error_line(err)}"
+                    f"{ffmpeg_reason(err.decode('utf-8', 'replace'))}"
                 )
             # past the decoder's last frame the clip holds its last picture: counts are exact
             self._index += 1

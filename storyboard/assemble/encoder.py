@@ -28,9 +28,11 @@ from PIL import Image
 from storyboard.errors import AssembleError
 from storyboard.model import Output
 
-from .probe import ffmpeg_exe, last_error_line
+from .probe import ffmpeg_exe, ffmpeg_reason
 
-__all__ = ["MATRIX", "Encoder", "audio_codec_args", "container_args", "rgb_to_yuv420p", "widen_pipe"]
+__all__ = [
+    "MATRIX", "Encoder", "audio_codec_args", "container_args", "rgb_to_yuv420p", "widen_pipe",
+]  # fmt: skip
 
 _PRESET_CODECS = {"libx264", "libx265"}
 # (Kr, Kb) of the RGB <-> YCbCr matrices
@@ -60,7 +62,8 @@ def rgb_to_yuv420p(rgb: np.ndarray, matrix: str) -> bytes:
               (1 - kr) * sv, -kg * sv, -kb * sv, 128.0)  # fmt: skip
     if rgb.dtype != np.uint8:
         rgb = np.clip(rgb, 0, 255).astype(np.uint8)
-    y, u, v = Image.fromarray(np.ascontiguousarray(rgb[..., :3])).convert("RGB", matrix=to_yuv).split()
+    image = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
+    y, u, v = image.convert("RGB", matrix=to_yuv).split()
     half = (rgb.shape[1] // 2, rgb.shape[0] // 2)
     box = Image.Resampling.BOX
     return y.tobytes() + u.resize(half, box).tobytes() + v.resize(half, box).tobytes()
@@ -136,7 +139,7 @@ class Encoder:
         err = self._log.read().decode("utf-8", "replace")
         self._log.close()
         if code != 0:
-            raise AssembleError(f"ffmpeg failed writing {self._dest.name}: {last_error_line(err)}")
+            raise AssembleError(f"ffmpeg failed writing {self._dest.name}: {ffmpeg_reason(err)}")
 
     def kill(self) -> None:
         if self._proc.poll() is None:

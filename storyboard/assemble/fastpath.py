@@ -58,10 +58,13 @@ def fast_path_blocker(
         if info.codec != want_codec:
             return f"{name} is {info.codec}, the output codec is {output.codec}"
         if info.pixel_format != output.pixel_format:
-            return f"{name} is {info.pixel_format}, the output pixel format is {output.pixel_format}"
+            return (
+                f"{name} is {info.pixel_format}, the output pixel format is {output.pixel_format}"
+            )
         if info.signature != infos[0].signature:
             diff = [f for f in info.signature if f not in infos[0].signature]
-            return f"{name} is encoded differently from clip 1 ({', '.join(diff) or 'stream order'})"
+            what = ", ".join(diff) or "stream order"
+            return f"{name} is encoded differently from clip 1 ({what})"
     return None
 
 

@@ -35,11 +35,21 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def last_error_line(stderr: str) -> str:
-    """The line of ffmpeg's stderr that says what went wrong (its last non-progress line)."""
+_LOG_PREFIX = re.compile(r"^(\[[^\]]*@ 0x[0-9a-f]+\]\s*)+")
+_LEVEL = re.compile(r"\[(panic|fatal|error|warning|info|verbose|debug|trace)\] ")
+
+
+def ffmpeg_reason(stderr: str) -> str:
+    """What went wrong, from ffmpeg's stderr: its first error (later ones are consequences,
+    e.g. "Unknown encoder 'x'" is followed by "Error opening output files: Encoder not found").
+    With ``-loglevel level+...`` the first [error]/[fatal] line wins over warnings."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("frame=", "size="))]
-    return lines[-1] if lines else "ffmpeg failed without a message"
+    errors = [ln for ln in lines if "[error] " in ln or "[fatal] " in ln]
+    for line in errors or lines:
+        line = _LEVEL.sub("", _LOG_PREFIX.sub("", line), count=1)
+        if line and not line.startswith(("frame=", "size=")):
+            return line
+    return "ffmpeg failed without a message"
 
 
 def run_ffmpeg(args: list[str], what: str) -> str:
@@ -53,7 +63,7 @@ def run_ffmpeg(args: list[str], what: str) -> str:
     )
     stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise AssembleError(f"{what}: {last_error_line(stderr)}")
+        raise AssembleError(f"{what}: {ffmpeg_reason(stderr)}")
     return stderr
 
 
@@ -125,7 +135,7 @@ def _parse_video(desc: str, path: Path) -> dict:
         (f for f in fields if f.endswith(" tbr")), None
     )
     if size is None or fps_field is None:
-        raise AssembleError(f"cannot read {path}: no picture size or frame rate in its video stream")
+        raise AssembleError(f"cannot read {path}: its video stream has no size or frame rate")
     flags = re.compile(r"(\s*\((default|forced|attached pic)\))+$")
     keep = tuple(
         flags.sub("", f) for f in fields if not f.endswith("kb/s") and not f.startswith("start ")
@@ -141,9 +151,9 @@ def _parse_video(desc: str, path: Path) -> dict:
 
 
 def _streams(path: Path, stderr: str) -> tuple[str | None, bool]:
-    if "Invalid data found" in stderr or "Input #0" not in stderr:
-        raise AssembleError(f"cannot read {path}: {last_error_line(stderr)}")
-    header = stderr.split("Stream mapping:")[0].split("Output #0")[0]
+    if "Input #0" not in stderr:
+        raise AssembleError(f"cannot read {path}: {ffmpeg_reason(stderr)}")
+    header = _LEVEL.sub("", stderr.split("Stream mapping:")[0].split("Output #0")[0])
     video, audio = None, False
     for kind, desc in _INPUT_STREAM.findall(header):
         if kind == "Video" and video is None and "attached pic" not in desc:
@@ -159,7 +169,7 @@ def probe(path: Path) -> ClipInfo:
     if not path.is_file():
         raise AssembleError(f"file not found: {path}")
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "level+info", "-i", str(path),
          "-map", "0:v:0?", "-c", "copy", "-f", "null", "-"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
     )  # fmt: skip
@@ -169,7 +179,7 @@ def probe(path: Path) -> ClipInfo:
         raise AssembleError(f"{path} has no video stream")
     counts = _FRAMES.findall(stderr)
     if proc.returncode != 0 or not counts or int(counts[-1]) == 0:
-        raise AssembleError(f"cannot read {path}: {last_error_line(stderr)}")
+        raise AssembleError(f"cannot read {path}: {ffmpeg_reason(stderr)}")
     info = _parse_video(video, path)
     frames = int(counts[-1])
     return ClipInfo(frames=frames, duration=frames / info["fps"], has_audio=has_audio, **info)
@@ -181,7 +191,7 @@ def probe_audio(path: Path) -> bool:
     if not path.is_file():
         raise AssembleError(f"file not found: {path}")
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "level+info", "-i", str(path)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
     )  # fmt: skip
     _, has_audio = _streams(path, proc.stderr.decode("utf-8", "replace"))
