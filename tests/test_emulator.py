@@ -6,6 +6,8 @@ Plain httpx over a real loopback socket (not the project's client, so the two ca
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -358,3 +360,13 @@ def test_serve_forever_blocks_until_stopped(tmp_path: Path) -> None:
     emu.stop()
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_emulator_imports_only_the_capability_table_and_no_moviepy() -> None:
+    probe = (
+        "import json, sys, storyboard.emulator; "
+        "print(json.dumps([m for m in sys.modules if m.startswith(('storyboard', 'moviepy'))]))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    package = {m for m in json.loads(loaded) if not m.startswith("storyboard.emulator")}
+    assert package == {"storyboard", "storyboard.capabilities"}
