@@ -137,6 +137,15 @@ def test_pixels_are_deterministic_and_the_prompt_is_drawn(emulator: Emulator, tm
     assert psnr(a[14][top], c[14][top]) > 40  # ... in a band at the bottom
 
 
+def test_chinese_prompts_are_drawn_with_real_glyphs(emulator: Emulator, tmp_path: Path) -> None:
+    first = (("first_frame", data_uri(BIRD)),)
+    cat = decode(render(emulator, body("小猫对着镜头打哈欠", images=first, frames=29, camerafixed=True), tmp_path)[1])[0]
+    dog = decode(render(emulator, body("小狗对着镜头打哈欠", images=first, frames=29, camerafixed=True), tmp_path)[1])[0]
+    h = cat[0].shape[0]
+    band = slice(h * 3 // 4, h * 23 // 25)
+    assert psnr(cat[14][band], dog[14][band]) < 40  # one character differs: not two identical boxes
+
+
 def test_fixed_camera_keeps_the_scene_still(emulator: Emulator, tmp_path: Path) -> None:
     moving = decode(render(emulator, body("pan", frames=29), tmp_path)[1])[0]
     fixed = decode(render(emulator, body("pan", frames=29, camerafixed=True), tmp_path)[1])[0]

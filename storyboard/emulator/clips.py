@@ -15,6 +15,7 @@ frames are numpy arrays piped as raw RGB into ``imageio_ffmpeg.get_ffmpeg_exe()`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -29,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 __all__ = ["ClipSpec", "crop_to_ratio", "render_clip"]
 
 FPS = 24
+_CJK_FONT = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttf"
 _ZOOM = 0.12  # the camera ends looking at 88 % of the frame: visible, not dizzying
 
 
@@ -94,7 +96,12 @@ def _scene(width: int, height: int, digest: bytes) -> Image.Image:
     return scene
 
 
+@functools.lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    # The package's bundled CJK font (data, not code) draws Chinese and Japanese prompts too;
+    # Pillow's default font would show them as boxes.
+    if _CJK_FONT.is_file():
+        return ImageFont.truetype(str(_CJK_FONT), size)
     return ImageFont.load_default(size=size)
 
 
