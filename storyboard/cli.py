@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +23,10 @@ from rich.table import Table
 from storyboard import __version__
 from storyboard.capabilities import PRICE_CURRENCY
 from storyboard.errors import ConfigError, Issue
-from storyboard.variables import parse_var_flags, read_vars_file
+from storyboard.variables import VariableSet, variable_sets
+
+if TYPE_CHECKING:
+    from storyboard.batch import Batch
 
 __all__ = ["main"]
 
@@ -74,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="show what would be generated and what it costs; send nothing")
     p.add_argument("--preview", action="store_true",
                    help="assemble at low resolution with a fast preset, for a quick look")
+    p.add_argument("--max-cost", type=float, metavar="AMOUNT",
+                   help=f"refuse to start if the new generations are estimated above AMOUNT ({PRICE_CURRENCY})")
+    p.add_argument("--max-shots", type=int, metavar="N", help="refuse to start if more than N shots need generating")
+    p.add_argument("--max-rpm", type=_positive_int, metavar="N",
+                   help="at most N create requests per minute (default: the model's documented limit)")
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--json-events", action="store_true", help="one JSON line per shot state change")
     shown.add_argument("--quiet", action="store_true", help="print only errors and the output path")
@@ -134,29 +142,26 @@ def _print_issues(issues: Sequence[Issue], console: Console) -> None:
         console.print(str(issue), style=style, markup=False)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    variables: dict[str, Any] = {}
-    if args.vars:
-        variables.update(read_vars_file(Path(args.vars)))
-    variables.update(parse_var_flags(args.var))
-    return variables
+def _sets(args: argparse.Namespace) -> list[VariableSet]:
+    return variable_sets(args.var, Path(args.vars) if args.vars else None)
 
 
 def _validate(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from storyboard.load import load
+    from storyboard.batch import load_variants
 
-    overrides = _overrides(args)
+    sets = _sets(args)
     code = EXIT_OK
     for file in args.files:
         try:
-            loaded = load(file, overrides=overrides)
+            loaded_sets = load_variants(file, sets)
         except ConfigError as exc:
             _print_issues(exc.issues, err)
             code = EXIT_INPUT
             continue
-        _print_issues(loaded.warnings, err)
-        n = len(loaded.board.shots)
-        out.print(f"{file}: ok ({n} shot{'s' if n != 1 else ''})", markup=False)
+        _print_issues(list(dict.fromkeys(w for _, loaded, _ in loaded_sets for w in loaded.warnings)), err)
+        n = len(loaded_sets[0][1].board.shots)
+        rows = f", {len(loaded_sets)} variants" if len(loaded_sets) > 1 else ""
+        out.print(f"{file}: ok ({n} shot{'s' if n != 1 else ''}{rows})", markup=False)
     return code
 
 
@@ -168,12 +173,13 @@ def _service_identity() -> str:
 
 
 def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from storyboard.load import load
-    from storyboard.plan import make_plan
+    from storyboard.batch import load_batch
 
-    loaded = load(args.file, overrides=_overrides(args))
-    _print_issues(loaded.warnings, err)
-    plan = make_plan(loaded, service=_service_identity())
+    batch = load_batch(args.file, _sets(args), service=_service_identity())
+    _print_issues(list(dict.fromkeys(w for v in batch.variants for w in v.loaded.warnings)), err)
+    if len(batch.variants) > 1:
+        return _plan_variants(batch, args.json, out)
+    plan = batch.plan
     if args.json:
         out.print_json(json.dumps(plan.to_json(), ensure_ascii=False))
         return EXIT_OK
@@ -195,6 +201,30 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
     )
     out.print(f"total: {plan.estimated_tokens:,} tokens, estimated cost {total}", markup=False)
+    return EXIT_OK
+
+
+def _plan_variants(batch: Batch, as_json: bool, out: Console) -> int:
+    if as_json:
+        out.print_json(json.dumps(batch.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    table = Table(title=f"{batch.plan.name}: {len(batch.variants)} variants ({batch.plan.service})")
+    for column in ("row", "output", "new shots", "shared shots"):
+        table.add_column(column)
+    for v in batch.variants:
+        new = [j.id for j in v.plan.jobs if not batch.shared(v, j.id)]
+        shared = [j.id for j in v.plan.jobs if batch.shared(v, j.id)]
+        table.add_row(str(v.number), str(v.output), ", ".join(new) or "-", ", ".join(shared) or "-")
+    out.print(table)
+    plan = batch.plan
+    cost = "n/a (no published price for a model)" if plan.estimated_cost is None else (
+        f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
+    )
+    out.print(
+        f"total: {len(plan.jobs)} unique generations for {sum(len(v.plan.jobs) for v in batch.variants)} "
+        f"shots, {plan.estimated_tokens:,} tokens, estimated cost {cost}",
+        markup=False,
+    )
     return EXIT_OK
 
 

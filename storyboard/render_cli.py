@@ -1,29 +1,32 @@
-"""The `storyboard render` command: wiring, the embedded emulator, progress and exit codes.
+"""The `storyboard render` command: wiring, the embedded emulator, budget, progress, exit codes.
 
 Owns: choosing the service (the real one with ACEDATACLOUD_API_TOKEN, else the embedded
 emulator on a free loopback port, announced in one line), building the client, cache and
-journal, `--dry-run`, `--force` checks, the progress view and how each failure ends (exit
-code and message). Part of the command-line layer: nothing imports it but cli.py.
+journal, `--dry-run`, `--force` checks, the budget check before anything is sent, the progress
+view, the batch summary (table + JSON beside the outputs) and how each failure ends (exit code
+and message). Part of the command-line layer: nothing imports it but cli.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
+from rich.table import Table
 
-from storyboard.cache import Cache, default_cache_dir
+from storyboard.batch import Batch, load_batch
+from storyboard.cache import Cache, default_cache_dir, write_atomic
 from storyboard.capabilities import PRICE_CURRENCY
 from storyboard.client import SeedanceClient
 from storyboard.config import TOKEN_ENV, ServiceConfig
 from storyboard.errors import (
     APIError,
-    AssembleError,
     AuthenticationError,
     ConfigError,
     InsufficientBalanceError,
@@ -32,11 +35,11 @@ from storyboard.errors import (
     RenderInterrupted,
 )
 from storyboard.journal import Journal
-from storyboard.load import Loaded, load
-from storyboard.plan import Plan, make_plan
+from storyboard.plan import ShotJob
 from storyboard.progress import JsonEvents, LiveView, Silent
-from storyboard.render import RenderOptions, output_path, render
+from storyboard.render import BatchResult, RenderOptions, render
 from storyboard.scheduler import PollPolicy
+from storyboard.variables import variable_sets
 
 __all__ = ["EMBEDDED_NOTICE", "run_render"]
 
@@ -50,28 +53,19 @@ EMBEDDED_POLL = PollPolicy(minimum=0.1, maximum=1.0, factor=0.2)
 EMBEDDED_LATENCY = 0.3
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    from storyboard.variables import parse_var_flags, read_vars_file
-
-    variables: dict[str, object] = {}
-    if args.vars:
-        variables.update(read_vars_file(Path(args.vars)))
-    variables.update(parse_var_flags(args.var))
-    return variables
-
-
-def _force(args: argparse.Namespace, plan: Plan) -> set[str] | Literal[True] | None:
+def _force(args: argparse.Namespace, batch: Batch) -> set[str] | Literal[True] | None:
+    """--force names shots of the storyboard; in a batch, every variant's copy of them."""
     if args.force is None:
         return None
     if not args.force:
         return True
-    known = [j.id for j in plan.jobs]
+    known = [j.id for j in batch.variants[0].plan.jobs]
     unknown = [s for s in args.force if s not in known]
     if unknown:
         raise ConfigError(
             [Issue("--force", 0, 0, "", f'unknown shot "{s}" (shots: {", ".join(known)})') for s in unknown]
         )
-    return set(args.force)
+    return {batch.ids[(v.number, shot)] for v in batch.variants for shot in args.force}
 
 
 @contextlib.contextmanager
@@ -90,47 +84,86 @@ def _service(config: ServiceConfig, cache_root: Path, err: Console, quiet: bool)
             yield client
 
 
-def _dry_run(loaded: Loaded, plan: Plan, cache: Cache, journal: Journal, force: object, out: Console) -> int:
-    pay = 0.0
-    unknown_price = False
-    for job in plan.jobs:
+def _to_generate(batch: Batch, cache: Cache, journal: Journal, force: object) -> list[ShotJob]:
+    """Jobs that will be paid for: not cached (or forced) and not already running."""
+    jobs = []
+    for job in batch.plan.jobs:
         forced = force is True or (isinstance(force, set) and job.id in force)
-        if not forced and cache.get(job.cache_key) is not None:
-            state = "cached (free)"
+        if (forced or cache.get(job.cache_key) is None) and journal.get(job.cache_key) is None:
+            jobs.append(job)
+    return jobs
+
+
+def _cost_text(jobs: list[ShotJob]) -> str:
+    known = sum(j.estimated_cost or 0.0 for j in jobs)
+    unpriced = any(j.estimated_cost is None for j in jobs)
+    return f"{known:.4f} {PRICE_CURRENCY}" + (" + shots without a published price" if unpriced else "")
+
+
+def _check_budget(args: argparse.Namespace, jobs: list[ShotJob]) -> None:
+    problems = []
+    cost = sum(j.estimated_cost or 0.0 for j in jobs)
+    if args.max_cost is not None and cost > args.max_cost:
+        problems.append(Issue("--max-cost", 0, 0, "", f"the {len(jobs)} new generations are estimated at "
+                              f"{_cost_text(jobs)}, above {args.max_cost:g}; nothing was sent"))  # fmt: skip
+    if args.max_shots is not None and len(jobs) > args.max_shots:
+        problems.append(Issue("--max-shots", 0, 0, "", f"{len(jobs)} shots need generating, more than "
+                              f"{args.max_shots}; nothing was sent"))  # fmt: skip
+    if problems:
+        raise ConfigError(problems)
+
+
+def _dry_run(batch: Batch, cache: Cache, journal: Journal, force: object, out: Console) -> int:
+    paying = _to_generate(batch, cache, journal, force)
+    for job in batch.plan.jobs:
+        if job in paying:
+            state = "generate"
         elif journal.get(job.cache_key) is not None:
             state = "in flight from an earlier render (resume polling; free)"
         else:
-            state = "generate"
-            if job.estimated_cost is None:
-                unknown_price = True
-            else:
-                pay += job.estimated_cost
+            state = "cached (free)"
         needs = f" after {', '.join(job.depends_on)}" if job.depends_on else ""
         out.print(f"{job.id}: {state}{needs} — {job.width}x{job.height}, {job.seconds:g} s, "
                   f"~{job.estimated_tokens:,} tokens", markup=False)  # fmt: skip
-    total = f"{pay:.4f} {PRICE_CURRENCY}" + (" + shots without a published price" if unknown_price else "")
-    out.print(f"would pay about {total}; output {output_path(loaded)}; nothing was sent", markup=False)
+    outputs = ", ".join(str(v.output) for v in batch.variants)
+    out.print(f"would pay about {_cost_text(paying)}; output {outputs}; nothing was sent", markup=False)
     return EXIT_OK
+
+
+def _summary(result: BatchResult, out: Console) -> Path:
+    table = Table(title=f"{len(result.videos)} videos, {result.unique_generations} unique shots")
+    for column in ("row", "output", "status", "generated", "reused", "tokens", "time"):
+        table.add_column(column)
+    for v in result.videos:
+        status = "[green]done[/]" if v.status == "done" else "[red]failed[/]"
+        table.add_row(str(v.variant.number), str(v.variant.output), status, str(v.generated), str(v.reused),
+                      f"{v.tokens:,}", f"{v.seconds:.1f}s")  # fmt: skip
+    out.print(table)
+    first = result.videos[0].variant
+    path = first.output.parent / f"{first.loaded.board.name}.batch.json"
+    write_atomic(path, (json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n").encode())
+    return path
 
 
 def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Run `storyboard render`; returns the exit code."""
-    loaded = load(args.file, overrides=_overrides(args))
-    if not args.quiet:
-        for issue in loaded.warnings:
-            err.print(str(issue), style="yellow", markup=False)
     config = ServiceConfig.from_env()
-    plan = make_plan(loaded, service=config.identity if config.token else "emulator")
-    force = _force(args, plan)
+    sets = variable_sets(args.var, Path(args.vars) if args.vars else None)
+    output = Path(args.out).resolve() if args.out else None
+    batch = load_batch(args.file, sets, service=config.identity if config.token else "emulator", output=output)
+    if not args.quiet:
+        for issue in dict.fromkeys(w for v in batch.variants for w in v.loaded.warnings):
+            err.print(str(issue), style="yellow", markup=False)
+    force = _force(args, batch)
     cache_root = default_cache_dir(os.environ)
     cache = Cache(cache_root)
     journal = Journal(cache_root / "journal")
     if args.dry_run:
-        return _dry_run(loaded, plan, cache, journal, force, out)
-    target = Path(args.out).resolve() if args.out else output_path(loaded)
+        return _dry_run(batch, cache, journal, force, out)
+    _check_budget(args, _to_generate(batch, cache, journal, force))
     options = RenderOptions(
-        output=target,
         jobs=args.jobs,
+        rate=(args.max_rpm, 60.0) if args.max_rpm else None,
         force=force,
         poll=PollPolicy() if config.token else EMBEDDED_POLL,
         preview=args.preview,
@@ -140,10 +173,10 @@ def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
     elif args.quiet:
         view = Silent()
     else:
-        view = LiveView(err, [j.id for j in plan.jobs])
+        view = LiveView(err, [j.id for j in batch.plan.jobs])
     try:
         with _service(config, cache_root, err, args.quiet) as client, view:
-            result = render(loaded, plan, client=client, cache=cache, journal=journal, options=options, on_event=view)
+            result = render(batch, client=client, cache=cache, journal=journal, options=options, on_event=view)
     except RenderInterrupted as exc:
         err.print(str(exc), style="red", markup=False)
         return EXIT_INTERRUPTED
@@ -156,17 +189,34 @@ def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
     except APIError as exc:
         err.print(f"service error: {exc}", style="red", markup=False)
         return EXIT_FAILED
-    except AssembleError as exc:
-        err.print(f"assembly failed: {exc} (the clips are cached; fix and render again)", style="red", markup=False)
-        return EXIT_FAILED
     for warning in cache.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
-    totals = result.report["totals"]
+    if len(result.videos) == 1:
+        return _single(result, args, out, err)
+    summary = _summary(result, err if args.quiet else out)
+    for video in result.failed:
+        err.print(f"{video.variant.label}: {video.error}", style="red", markup=False)
+    for video in result.videos:
+        if video.result is not None:
+            out.print(str(video.result.output), markup=False)
+    if not args.quiet:
+        err.print(f"batch summary: {summary}", markup=False)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _single(result: BatchResult, args: argparse.Namespace, out: Console, err: Console) -> int:
+    video = result.videos[0]
+    if video.result is None:
+        message = video.error
+        if message.startswith("assembly failed: "):
+            message += " (the clips are cached; fix and render again)"
+        err.print(message, style="red", markup=False)
+        return EXIT_FAILED
+    totals = video.result.report["totals"]
     if not args.quiet and not args.json_events:
         err.print(
-            f"{totals['generated']} generated, {totals['cached']} from cache; "
-            f"report: {result.report_path}",
+            f"{totals['generated']} generated, {totals['cached']} from cache; report: {video.result.report_path}",
             markup=False,
         )
-    out.print(str(result.output), markup=False)
+    out.print(str(video.result.output), markup=False)
     return EXIT_OK

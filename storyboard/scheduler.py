@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ class Scheduler:
         cache: Cache,
         journal: Journal,
         jobs: int,
+        rate: tuple[int, float] | None = None,
         force: set[str] | Literal[True] | None = None,
         poll: PollPolicy = PollPolicy(),
         on_event: Callable[[Event], None] = lambda _e: None,
@@ -109,6 +111,8 @@ class Scheduler:
         self.plan = plan
         self.client, self.cache, self.journal = client, cache, journal
         self.jobs = max(1, jobs)
+        self.rate = rate
+        self._creates: deque[float] = deque()  # times of recent create requests (rate window)
         self.force = force
         self.poll = poll
         self.on_event = on_event
@@ -153,6 +157,8 @@ class Scheduler:
                 oldest = max(now - (o.submitted_at or now) for o in running)
                 next_poll = time.monotonic() + self.poll.interval(oldest)
             wake = next_poll if running else time.monotonic() + 0.05
+            if self.rate and self._creates and any(o.state == "queued" for o in self.outcomes.values()):
+                wake = min(wake, self._creates[0] + self.rate[1])  # a create slot opens then
             if self._downloads:
                 wake = min(wake, time.monotonic() + 0.05)
             time.sleep(max(0.0, min(wake - time.monotonic(), 1.0)))
@@ -210,11 +216,21 @@ class Scheduler:
                 outcome.error.maybe_submitted = True
                 self._emit(outcome, "failed", str(outcome.error))
                 continue
-            if self._in_flight() >= self.jobs:
+            if self._in_flight() >= self.jobs or not self._rate_allows():
                 if outcome.state != "queued":
                     self._emit(outcome, "queued")
                 continue
             self._submit(outcome)
+
+    def _rate_allows(self) -> bool:
+        """True when one more create stays within `rate` (N creates per W seconds, sliding)."""
+        if self.rate is None:
+            return True
+        limit, window = self.rate
+        now = time.monotonic()
+        while self._creates and now - self._creates[0] >= window:
+            self._creates.popleft()
+        return len(self._creates) < limit
 
     def _body(self, job: ShotJob) -> dict[str, Any]:
         body: dict[str, Any] = {**job.request, "content": [dict(c) for c in job.request["content"]]}
@@ -232,6 +248,7 @@ class Scheduler:
 
     def _submit(self, outcome: ShotOutcome) -> None:
         job = outcome.job
+        self._creates.append(time.monotonic())
         try:
             task_id = self.client.create(self._body(job))
         except _FATAL:

@@ -105,7 +105,7 @@ def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
          ["--var: expected NAME=VALUE (got '1x=2')", "--var: expected NAME=VALUE (got '=3')"]),
         (["--vars", "missing.yaml"], {}, ["missing.yaml: vars file not found"]),
         (["--vars", "list.yaml"], {"list.yaml": "- a\n- b\n"},
-         ["list.yaml: vars file must be a mapping of names to values"]),
+         ["list.yaml: vars file must be a mapping of names to values, or a list of such mappings"]),
         (["--vars", "bad.json"], {"bad.json": '{\n  "d": }\n'}, ["bad.json:2:8: not valid JSON: Expecting value"]),
         (["--vars", "bad.yaml"], {"bad.yaml": "d: [4\n"},
          ["bad.yaml:2:1: not valid YAML: expected ',' or ']', but got '<stream end>'"]),
