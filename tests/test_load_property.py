@@ -79,7 +79,8 @@ JUNK: st.SearchStrategy[Any] = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.sampled_from(KEYS), st.integers(), max_size=2),
 )  # fmt: skip
-YAML_BITS = [":", "- ", "{", "}", "[", "]", "&a ", "*a", "<<: ", "!!int ", "!!binary ", "\t", "\n", "'", '"',
+YAML_BITS = [":", "- ", "{", "}", "[", "]", "&a ", "*a", "<<: ", "<<: {", "!!int ", "!!float ", "!!timestamp ",
+             "!!binary ", "!!python/object ", "!custom ", "? [", "\t", "\n", "'", '"',
              "---\n", "? ", "|\n", "%", "@", "{{", "}}", "{%", "#", "\\", "\x00", "\ufeff", "  "]  # fmt: skip
 
 
