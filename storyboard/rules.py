@@ -30,9 +30,10 @@ _INLINE_FLAG = re.compile(
     r"(?:^|\s)--(rs|rt|dur|frames|fps|seed|cf|wm|resolution|ratio|duration|framespersecond"
     r"|camerafixed|watermark)\b"
 )
-_FLAG_FIELD = {
-    "rs": "resolution", "rt": "ratio", "dur": "duration", "fps": "(none: always 24 fps)",
-    "cf": "camerafixed", "wm": "watermark", "framespersecond": "(none: always 24 fps)",
+_FLAG_ADVICE = {
+    "rs": "use the resolution field", "rt": "use the ratio field", "dur": "use the duration field",
+    "cf": "use the camerafixed field", "wm": "use the watermark field",
+    "fps": "the frame rate is always 24", "framespersecond": "the frame rate is always 24",
 }  # fmt: skip
 
 
@@ -138,6 +139,9 @@ def _check_generation(view: ShotView, caps: ModelCaps, report: Report) -> None:
             f"adaptive needs an image on {caps.id} (text-to-video takes a fixed ratio)",
             "error",
         )
+    if ratio == "adaptive" and refs and not caps.adaptive_text_to_video:
+        # §9: where adaptive needs an image, the reference-image scenario does not count
+        report(view.origin("ratio"), f"adaptive is not available for {caps.id} with reference images", "error")
     if caps.family == "2.5" and ratio != "adaptive" and view.has_role("first_frame"):
         report(
             view.origin("ratio"),
@@ -253,10 +257,10 @@ def _check_prompt(view: ShotView, report: Report) -> None:
         report(where, f"is {len(prompt)} characters; the API takes at most {PROMPT_MAX}", "error")
     for match in _INLINE_FLAG.finditer(prompt):
         flag = match.group(1)
-        field = _FLAG_FIELD.get(flag, flag)
+        advice = _FLAG_ADVICE.get(flag, f"use the {flag} field")
         report(
             where,
-            f"inline --{flag} flag in the prompt: the API may ignore it; use the {field} field",
+            f"inline --{flag} flag in the prompt: the API may ignore it; {advice}",
             "warning",
         )
 

@@ -310,6 +310,17 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("adaptive-text-to-video-1.0", "version: 1\nname: t\nshots:\n  - prompt: a fox\n    ratio: adaptive\n",
      ["5:12: shots[0].ratio: adaptive needs an image on doubao-seedance-1-0-pro-250528 "
       "(text-to-video takes a fixed ratio)"]),
+    ("adaptive-lite-i2v-references", yaml(f"""\
+        version: 1
+        name: t
+        shots:
+          - prompt: a fox
+            model: doubao-seedance-1-0-lite-i2v-250428
+            ratio: adaptive
+            images:
+              - {{url: {URL}, role: reference_image}}
+        """), ["6:12: shots[0].ratio: adaptive is not available for doubao-seedance-1-0-lite-i2v-250428 "
+               "with reference images"]),
     ("ratio-2.5-with-first-frame", yaml(f"""\
         version: 1
         name: t
@@ -733,6 +744,15 @@ def test_warnings_are_shown_alongside_errors(workdir: Path, capsys: pytest.Captu
         f"{FILE}:5:15: shots[0].duration: must be between 2 and 12 for doubao-seedance-1-0-pro-250528",
     ]
     assert code == 2
+
+
+def test_frame_rate_flag_warns_that_the_rate_is_fixed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, _ = validate(workdir, "version: 1\nname: t\nshots:\n  - prompt: |\n      a fox --fps 30\n", capsys)
+    assert err == [
+        f"{FILE}:4:13: warning: shots[0].prompt: inline --fps flag in the prompt: the API may ignore it; "
+        "the frame rate is always 24"
+    ]
+    assert code == 0
 
 
 def test_one_bad_file_among_good_ones_exits_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
