@@ -111,9 +111,10 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    # piped output is read by people in logs too: don't squeeze tables to 80 columns
-    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # piped output is read by people in logs too: don't squeeze tables to 80 columns.
+    # emoji=False: messages quote user values, and ":fox_face:" must print as typed
+    out = Console(highlight=False, soft_wrap=True, emoji=False, width=None if sys.stdout.isatty() else 160)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     try:
         if args.command == "validate":
             return _validate(args, out, err)

@@ -137,3 +137,10 @@ def test_plan_table_output(board: str, capsys: pytest.CaptureFixture[str]) -> No
     assert f"{tokens:,}" in out
     assert '"duration": 6' in out
     assert out.splitlines()[-1] == f"total: {tokens:,} tokens, estimated cost {tokens / 1e6 * 15:.4f} CNY"
+
+
+def test_user_text_is_printed_as_typed(board: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rich must not turn `:fox_face:` into an emoji or `[bold]` into markup in a quoted value."""
+    Path(board).write_text('version: 1\nname: t\nshots:\n  - prompt: a\n    model: "[bold]:fox_face:"\n')
+    assert main(["validate", board]) == 2
+    assert capsys.readouterr().err.startswith('board.yaml:5:12: shots[0].model: unknown model "[bold]:fox_face:" (')
