@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storyboard import __version__
@@ -184,7 +185,8 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.json:
         out.print_json(json.dumps(plan.to_json(), ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"{plan.name}: {len(plan.jobs)} shots ({plan.service})")
+    # user text goes through escape(): "[draft]" in a name is text, not rich markup
+    table = Table(title=escape(f"{plan.name}: {len(plan.jobs)} shots ({plan.service})"))
     for column in ("shot", "model", "size", "length", "needs", "tokens", f"cost {PRICE_CURRENCY}", "cache key"):
         table.add_column(column, no_wrap=True)
     for job in plan.jobs:
@@ -209,13 +211,13 @@ def _plan_variants(batch: Batch, as_json: bool, out: Console) -> int:
     if as_json:
         out.print_json(json.dumps(batch.to_json(), ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"{batch.plan.name}: {len(batch.variants)} variants ({batch.plan.service})")
+    table = Table(title=escape(f"{batch.plan.name}: {len(batch.variants)} variants ({batch.plan.service})"))
     for column in ("row", "output", "new shots", "shared shots"):
         table.add_column(column)
     for v in batch.variants:
         new = [j.id for j in v.plan.jobs if not batch.shared(v, j.id)]
         shared = [j.id for j in v.plan.jobs if batch.shared(v, j.id)]
-        table.add_row(str(v.number), str(v.output), ", ".join(new) or "-", ", ".join(shared) or "-")
+        table.add_row(str(v.number), escape(str(v.output)), ", ".join(new) or "-", ", ".join(shared) or "-")
     out.print(table)
     plan = batch.plan
     cost = "n/a (no published price for a model)" if plan.estimated_cost is None else (

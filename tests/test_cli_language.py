@@ -144,3 +144,9 @@ def test_user_text_is_printed_as_typed(board: str, capsys: pytest.CaptureFixture
     Path(board).write_text('version: 1\nname: t\nshots:\n  - prompt: a\n    model: "[bold]:fox_face:"\n')
     assert main(["validate", board]) == 2
     assert capsys.readouterr().err.startswith('board.yaml:5:12: shots[0].model: unknown model "[bold]:fox_face:" (')
+
+
+def test_brackets_in_a_storyboard_name_are_text(board: str, capsys: pytest.CaptureFixture[str]) -> None:
+    Path(board).write_text('version: 1\nname: "My [draft] story [/x]"\nshots:\n  - prompt: a\n')
+    assert main(["plan", board]) == 0
+    assert capsys.readouterr().out.splitlines()[0].strip() == "My [draft] story [/x]: 1 shots (emulator)"
