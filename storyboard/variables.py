@@ -76,7 +76,8 @@ def _read_csv(label: str, text: str) -> list[dict[str, Any]]:
     for row in reader:
         if None in row:  # more cells than header names
             raise _fail(label, f"row {reader.line_num - 1} has more cells than the header", reader.line_num, 1)
-        rows.append({k: _scalar(v or "") for k, v in row.items()})
+        # a short row leaves its last variables undefined (an error naming them), not empty
+        rows.append({k: _scalar(v) for k, v in row.items() if v is not None})
     if not rows:
         raise _fail(label, "CSV file has a header but no rows")
     return rows
