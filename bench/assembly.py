@@ -121,7 +121,8 @@ def ff_cuts(clips: list[Path], dest: Path, folder: Path) -> list[str]:
     lst = folder / "list.txt"
     lst.write_text("".join(f"file '{c}'\n" for c in clips))
     return [FF, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(lst),
-            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(dest)]  # fmt: skip
+            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart",
+            str(dest)]  # fmt: skip
 
 
 def _inputs(clips: list[Path]) -> list[str]:

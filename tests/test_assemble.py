@@ -191,6 +191,23 @@ def test_music_loops_or_ends_and_fades(tmp_path):
     assert rms(loop_sound, 0.0, 0.3) < 0.3 * rms(once_sound, 0.0, 0.3)  # fade_in
 
 
+def test_music_starts_at_its_offset_and_loops_from_its_beginning(tmp_path):
+    music = Music(path="rain_4s.mp3", start=3.0)
+    sound = audio_of(run(tmp_path, [clip("silent.mp4")], music=music).path)
+    rain = audio_of(FIX / "rain_4s.mp3")
+    assert np.corrcoef(sound[:RATE], rain[3 * RATE : 4 * RATE])[0, 1] > 0.95
+    assert np.corrcoef(sound[RATE : 2 * RATE], rain[:RATE])[0, 1] > 0.95
+
+
+def test_real_webm_with_vorbis_audio_joins_mp4_clips(tmp_path):
+    bunny = FIX.parents[3] / "shared" / "media" / "big_buck_bunny_0_30.webm"
+    report = run(tmp_path, [clip("a.mp4"), ClipSpec(bunny, trim=Trim(start=10, end=12))])
+    assert report.reason.startswith("clip 2 (big_buck_bunny_0_30.webm) is trimmed")
+    assert (report.width, report.height, report.frames) == (432, 240, 49 + 48)
+    sound = audio_of(report.path)
+    assert abs(len(sound) / RATE - 97 / 24) < 1 / 24 and rms(sound, 2.2, 3.9) > 1e-3
+
+
 def test_music_file_argument_overrides_the_configured_source(tmp_path):
     out = Output(music=Music(url="https://example.invalid/song.mp3"))
     report = assemble([clip("silent.mp4")], out, tmp_path / "m.mp4", base_dir=FIX,

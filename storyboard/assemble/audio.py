@@ -79,13 +79,16 @@ class _MusicStream:
         args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
         if plan.music.loop:
             args += ["-stream_loop", "-1"]
-        if plan.music.start > 0:
-            args += ["-ss", f"{plan.music.start:.6f}"]
         args += ["-i", str(plan.path), "-map", "0:a:0", "-vn", "-ac", str(CHANNELS),
                  "-ar", str(RATE), "-f", "f32le", "pipe:1"]  # fmt: skip
         self._proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
+        # the start offset is skipped here, not with -ss: with -stream_loop, ffmpeg's seek
+        # point leaks into later loops; counting samples is exact either way
+        skip = round(plan.music.start * RATE)
+        while skip > 0:
+            skip -= len(self.read(min(skip, RATE)))
 
     def read(self, n: int) -> np.ndarray:
         raw = self._proc.stdout.read(n * CHANNELS * 4) if self._proc.stdout else b""
