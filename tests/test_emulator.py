@@ -175,6 +175,15 @@ def test_documented_optional_fields_are_accepted(emulator: Emulator) -> None:
     assert set(answer.json()) == {"success", "task_id", "trace_id"}
 
 
+def test_inline_prompt_flags_fill_missing_fields_and_bad_ones_are_ignored(emulator: Emulator) -> None:
+    text = "a kitten yawning --rs 480p --rt 1:1 --dur 2 --seed 11 --cf true --wm nope"
+    answer = post(emulator, "/seedance/videos", {"model": PRO, "content": [{"type": "text", "text": text}]})
+    data = answer.json()["data"]
+    assert (data["resolution"], data["ratio"], data["duration"]) == ("480p", "1:1", 2)
+    body_wins = {"model": PRO, "content": [{"type": "text", "text": text}], "duration": 3}
+    assert post(emulator, "/seedance/videos", body_wins).json()["data"]["duration"] == 3
+
+
 # -- modes and records ---------------------------------------------------------------------
 
 

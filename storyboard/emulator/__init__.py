@@ -1,14 +1,34 @@
 """An offline emulator of the AceData SeeDance API: a real HTTP server making real MP4 clips.
 
-Public API: ``Emulator`` (start/stop/serve_forever, ``url``, ``stats()``, ``requests``),
-``FaultSpec`` and ``parse_faults`` (the ``--faults`` syntax, documented in ``faults.py``).
-
-Written from ``shared/reference/seedance-api.md``, never from the client: the subpackage imports
-nothing of the package except ``storyboard.capabilities`` (data), and not MoviePy (it drives
-the bundled ffmpeg directly, so starting it stays fast).
+Public API: ``Emulator`` (start/stop/serve_forever, ``url``, ``stats()``, ``requests``,
+``set_faults()``), ``FaultSpec`` and ``parse_faults`` (the ``--faults`` syntax, documented in
+``faults.py``)::
 
     with Emulator(latency=0.1) as emu:
         httpx.post(f"{emu.url}/seedance/videos", json=body, headers={"Authorization": "Bearer x"})
+
+Written from ``shared/reference/seedance-api.md``, never from the client: the subpackage imports
+nothing of the package except ``storyboard.capabilities`` (data), and not MoviePy (it drives
+the bundled ffmpeg directly, so starting it stays fast). Modules: ``server`` (the Emulator
+object), ``routes`` (HTTP), ``validate`` (create bodies), ``tasks`` (records, lifecycle),
+``clips`` (synthesis), ``faults``, ``requestlog``.
+
+Choices made where the reference is silent or conflicting:
+
+* An image URL that is not one of the emulator's own ``/files/`` URLs fails the task with
+  ``api_error`` "fetch failed" (the service fetches images after accepting the task; a record's
+  ``response`` is what a sync call would answer, so a sync create answers HTTP 500 with it).
+* A ``fail=`` task fails with ``OutputVideoSensitiveContentDetected`` (Ark's code); a sync
+  create answers it with HTTP 400.
+* ``return_last_frame`` follows the capability table: models marked as stripping it (2.x,
+  lite) answer ``last_frame_url: null``. The PNG is the decoded last frame, watermark included.
+* ``duration: -1`` renders 5 s; ``frames`` wins over ``duration`` (SDK-SPEC); ``camerafixed``
+  on a model without it and ``generate_audio`` on a silent model are accepted and ignored.
+* ``ratio`` defaults to 16:9 (AceData), except on 2.5 with a first frame (adaptive); adaptive
+  takes the ratio closest to the first frame, else the first reference image, else 16:9.
+* Inline ``--rs/--rt/--dur/--frames/--seed/--cf/--wm`` prompt flags (§10) are honoured when the
+  body lacks the field and the value is valid, and are not drawn on the clip.
+* ``data`` carries ``usage`` tokens, W*H*(24*d+1)//1024 (§11.1), besides the documented fields.
 """
 
 from .faults import FaultSpec, parse_faults
