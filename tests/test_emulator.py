@@ -342,6 +342,8 @@ def test_files_support_range_requests(emulator: Emulator) -> None:
     assert suffix.content == whole[-7:]
     beyond = httpx.get(url, headers={"Range": f"bytes={size}-"})
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{size}"
+    several = httpx.get(url, headers={"Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and several.content == whole  # unsupported forms are ignored
     head = httpx.head(url)
     assert head.status_code == 200 and head.headers["content-length"] == str(size) and head.content == b""
     missing = httpx.get(f"{emulator.url}/files/nope.mp4")

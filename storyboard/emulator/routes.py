@@ -253,9 +253,11 @@ class Handler(BaseHTTPRequestHandler):
         size = path.stat().st_size
         start, end = 0, size - 1
         status = 200
-        wanted = self.headers.get("Range")
-        if wanted:
-            span = _parse_range(wanted, size)
+        # One "bytes=" range is served; anything else is ignored (the whole file, 200), as
+        # RFC 9110 allows. A well-formed range past the end is 416.
+        wanted = _RANGE.match((self.headers.get("Range") or "").strip())
+        if wanted and (wanted.group(1) or wanted.group(2)):
+            span = _span(wanted.group(1), wanted.group(2), size)
             if span is None:
                 self.status = 416
                 self.send_response(416)
@@ -295,12 +297,8 @@ class Handler(BaseHTTPRequestHandler):
             self._drop()
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(first, last) byte of a single ``bytes=`` range, or None when it cannot be served."""
-    match = _RANGE.match(header.strip())
-    if not match or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.group(1), match.group(2)
+def _span(first: str, last: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of ``bytes=first-last`` in a file of ``size``; None: unsatisfiable."""
     if first == "":  # suffix range: the last N bytes
         n = int(last)
         return (max(0, size - n), size - 1) if n > 0 and size > 0 else None
