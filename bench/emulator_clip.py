@@ -48,7 +48,8 @@ def main() -> int:
         "t2v 480p 5s + audio": ClipSpec(**base, audio=True),
         "first-frame 720p 5s (for scale)": ClipSpec(**{**base, "width": 1280, "height": 720}, first=first),
     }
-    print(f"{'case':36} {'cpu s (min)':>11} {'wall s (min)':>12}   ({args.repeat} runs; 480p = 864x496, 121 frames; + last-frame PNG)")
+    print(f"{args.repeat} runs per case; 480p = 864x496, 121 frames, clip + last-frame PNG")
+    print(f"{'case':36} {'cpu s (min)':>11} {'wall s (min)':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in cases.items():
             cpus, walls = [], []

@@ -208,7 +208,8 @@ def _parse_content(content: Any, caps: ModelCaps) -> tuple[list[str], list[Image
 
 def _check_roles(media: list[ImageInput], caps: ModelCaps) -> bool:
     """Apply the §1.3/§7/§9 role rules; True when this is the reference scenario."""
-    count = {r: sum(m.role == r for m in media) for r in (*_ROLES["image_url"], *_ROLES["audio_url"], *_ROLES["video_url"])}  # fmt: skip
+    all_roles = [role for roles in _ROLES.values() for role in roles]
+    count = {role: sum(m.role == role for m in media) for role in all_roles}
     images = count["first_frame"] + count["last_frame"] + count["reference_image"]
     refs = count["reference_image"] + count["reference_audio"] + count["reference_video"]
     model = caps.id
