@@ -26,6 +26,7 @@ LITE_I2V = "doubao-seedance-1-0-lite-i2v-250428"
 FAST = "doubao-seedance-1-0-pro-fast-251015"
 V20 = "doubao-seedance-2-0-260128"
 V20_FAST = "doubao-seedance-2-0-fast-260128"
+V25 = "doubao-seedance-2-5-260628"
 PHOTO = data_uri(MEDIA / "image_0001.jpg")
 PHOTO2 = data_uri(MEDIA / "image_0025.jpg")
 
@@ -148,6 +149,8 @@ BAD_BODIES = [
     (body(execution_expires_after=60), "execution_expires_after must be between 3600 and 259200 (got 60)."),
     (body(callback_url="ftp://x/y"), "callback_url must be an http(s) URL."),
     (body(output_format="mov"), "output_format is only supported by doubao-seedance-2-5-260628."),
+    (_images(V25, ("first_frame", PHOTO), ratio="16:9"), "For first-frame or first-last-frame generation, the output "
+     "ratio follows the first-frame image: use ratio adaptive."),
     (body(model=V20, content=[{"type": "text", "text": "x"},
                               {"type": "audio_url", "role": "reference_audio", "audio_url": {"url": "https://h/a.mp3"}}]),
      "reference_audio cannot be the only reference: add an image or a video."),

@@ -6,6 +6,7 @@ comparisons is the test's own (emulator_support.reference_crop), not the emulato
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,14 @@ def test_adaptive_ratio_in_the_reference_scenario_follows_the_first_reference(em
     refs = (("reference_image", data_uri(RGBA)), ("reference_image", data_uri(BIRD)))
     record = wait_for(emulator, create(emulator, body(model=V20_MINI, images=refs, ratio="adaptive", duration=4)))
     assert record["response"]["data"]["ratio"] == "4:3"
+
+
+def test_output_format_mov_on_2_5(emulator: Emulator, tmp_path: Path) -> None:
+    images = (("first_frame", data_uri(BIRD)),)
+    data, clip = render(emulator, body(model="doubao-seedance-2-5-260628", images=images, duration=4,
+                                       output_format="mov"), tmp_path)  # fmt: skip
+    assert data["video_url"].endswith(".mov") and data["ratio"] == "16:9"  # adaptive from the 16:9 image
+    assert re.search(r"major_brand\s*: qt", probe(clip)) and len(decode(clip)[0]) == 97
 
 
 def test_last_frame_png_is_the_decoded_last_frame(emulator: Emulator, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ Frame 0 is exactly the cropped first image and the last frame exactly the croppe
 the prompt band fades in after frame 0 and out before the end, so chaining a clip's last frame
 into the next clip's first frame is lossless apart from the codec.
 
-Must not import anything from the package, nor MoviePy (the emulator has to start fast):
+Must not import anything from the package but ``storyboard.capabilities``, nor MoviePy (the emulator has to start fast):
 frames are numpy arrays piped as raw RGB into ``imageio_ffmpeg.get_ffmpeg_exe()``.
 """
 
@@ -27,9 +27,10 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from storyboard.capabilities import FPS
+
 __all__ = ["ClipSpec", "crop_to_ratio", "render_clip"]
 
-FPS = 24
 _CJK_FONT = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttf"
 _ZOOM = 0.12  # the camera ends looking at 88 % of the frame: visible, not dizzying
 
