@@ -79,6 +79,16 @@ def test_cuts_of_alike_clips_take_the_stream_copy_fast_path(tmp_path):
     assert abs(peak[0] - 440) < 5 and abs(peak[1] - 660) < 5
 
 
+def test_fast_path_keeps_b_frame_clips_on_the_frame_grid(tmp_path):
+    report = run(tmp_path, [clip("bf_a.mp4"), clip("bf_b.mp4")])
+    assert report.method == "concat-copy"
+    out = frames_of(report.path)  # a late first picture would show up as a repeated frame
+    assert len(out) == 98
+    for n, src, k in ((0, "bf_a.mp4", 0), (48, "bf_a.mp4", 48), (49, "bf_b.mp4", 0)):
+        assert diff(out[n], frames_of(FIX / src)[k]) == 0
+    assert abs(len(audio_of(report.path)) / RATE - 98 / 24) < 1 / 24
+
+
 def test_crossfade_overlaps_clips_and_shortens_the_video(tmp_path):
     report = run(tmp_path, [clip("a.mp4"), clip("b.mp4")],
                  transition=Transition(type="crossfade", duration=0.5))  # fmt: skip

@@ -85,7 +85,10 @@ def copy_join(
         lines += [f"file {_quote(p.spec.path)}", "inpoint 0",
                   f"duration {p.frames / timeline.fps:.6f}"]  # fmt: skip
     list_file.write_text("ffconcat version 1.0\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    args = ["-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(list_file)]
+    # -copyts: ffmpeg would otherwise shift the video by the concat input's start time, which
+    # a clip with B-frames and primed AAC puts ~23 ms before its first picture
+    args = ["-loglevel", "error", "-y", "-copyts", "-f", "concat", "-safe", "0",
+            "-i", str(list_file)]  # fmt: skip
     if audio is not None:
         args += ["-f", "f32le", "-ar", "48000", "-ac", "2", "-i", str(audio)]
     args += ["-map", "0:v:0"] + (["-map", "1:a:0"] if audio is not None else [])
