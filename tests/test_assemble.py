@@ -7,6 +7,7 @@ shared/media copied into them; outputs are decoded with the bundled ffmpeg and m
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -279,3 +280,9 @@ def test_report_is_plain_data(tmp_path):
     assert set(data["clips"][0]) >= {"source_duration", "start", "end", "frames",
                                      "dropped_duplicate_frame"}  # fmt: skip
     assert data["clips"][0]["source_duration"] == pytest.approx(49 / 24)
+
+
+def test_importing_assembly_does_not_load_moviepy():
+    code = "import sys, storyboard.assemble; print('moviepy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -71,6 +71,8 @@ def rgb_to_yuv420p(rgb: np.ndarray, matrix: str) -> bytes:
 
 def video_codec_args(output: Output, preset: str) -> list[str]:
     args = ["-c:v", output.codec, "-crf", str(output.crf), "-pix_fmt", output.pixel_format]
+    if output.codec.startswith("libvpx"):
+        args += ["-b:v", "0"]  # constant quality: without it VP8/VP9 cap the rate
     return args + (["-preset", preset] if output.codec in _PRESET_CODECS else [])
 
 
