@@ -305,6 +305,28 @@ def test_remote_image_url_fails_like_fetch_failed(emulator: Emulator) -> None:
     assert sync.json()["error"] == {"code": "api_error", "message": "fetch failed"}
 
 
+def test_tasks_over_the_model_concurrency_wait_pending(emulator_factory) -> None:
+    emu = emulator_factory(latency=1.0)
+    ids = [create(emu, body(f"shot {i}", model=LITE_T2V, frames=29)) for i in range(6)]  # lite runs 5 at once
+    batch = post(emu, "/seedance/tasks", {"ids": ids, "action": "retrieve_batch"}).json()["items"]
+    assert ["started_at" in item for item in batch] == [True] * 5 + [False]
+    assert emu.stats()["tasks"] == {"processing": 5, "pending": 1}
+    records = [wait_for(emu, task_id) for task_id in ids]
+    assert records[5]["started_at"] >= min(r["finished_at"] for r in records[:5])
+
+
+def test_creates_over_the_model_rpm_are_429(emulator_factory) -> None:
+    emu = emulator_factory(faults="fail=cheap")  # failed tasks skip the render: 300 creates stay fast
+    with httpx.Client(headers=AUTH) as client:
+        answers = [client.post(f"{emu.url}/seedance/videos", json={**body("cheap", model=LITE_T2V), "async": True})
+                   for _ in range(301)]  # fmt: skip
+        other = client.post(f"{emu.url}/seedance/videos", json={**body("cheap"), "async": True})
+    assert [a.status_code for a in answers] == [200] * 300 + [429]  # lite: 300 a minute
+    assert answers[-1].json()["error"]["code"] == "too_many_requests"
+    assert other.status_code == 200  # counted per model
+    assert emu.stats()["creates_rate_limited"] == 1
+
+
 def test_request_log_file_has_one_json_line_per_request(emulator_factory, tmp_path: Path) -> None:
     log = tmp_path / "requests.jsonl"
     emu = emulator_factory(request_log=log, token="tok-do-not-log-4711")

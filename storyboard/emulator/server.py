@@ -31,7 +31,14 @@ _POLL = 0.05  # seconds between shutdown checks: stop() returns quickly
 
 
 class Emulator:
-    """An offline AceData SeeDance server on a loopback port (see the module docstring)."""
+    """An offline AceData SeeDance server on a loopback port.
+
+    ``latency``: seconds a task runs before it ends; ``token``: the only bearer accepted (any
+    when None); ``faults``: see ``faults.py``; ``request_log``: JSON-lines file of requests;
+    ``workdir``: where clips and frames go (a temporary directory, removed on stop, if None);
+    ``max_body``: create/poll bodies above this many bytes get 413; ``limits``: apply the
+    models' concurrency (extra tasks wait, pending) and requests-per-minute (429) of §11.3.
+    """
 
     url: str
     requests: list[dict[str, Any]]
@@ -47,6 +54,7 @@ class Emulator:
         request_log: Path | None = None,
         workdir: Path | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        limits: bool = True,
     ) -> None:
         self.host, self.port, self.max_body = host, port, max_body
         self._token = token
@@ -61,7 +69,7 @@ class Emulator:
         self._counts_lock = threading.Lock()
         self.tasks = TaskStore(latency=latency, files_dir=self.files_dir, file_url=self._file_url,
                                local_file=self._local_file, faults=self._faults,
-                               count=self.count)  # fmt: skip
+                               count=self.count, limits=limits)  # fmt: skip
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._close_lock = threading.Lock()
@@ -138,7 +146,7 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         """Counts of requests by kind and of tasks by status (also ``GET /_emulator/stats``)."""
-        names = ("requests", "creates", "creates_rejected", "creates_invalid", "polls",
+        names = ("requests", "creates", "creates_rejected", "creates_rate_limited", "creates_invalid", "polls",
                  "polls_rejected", "retrieve_batch", "retrieve_batch_ids", "retrieve_batch_max_ids",
                  "downloads", "downloads_dropped", "unauthorized", "callbacks", "callbacks_failed")  # fmt: skip
         with self._counts_lock:

@@ -2,16 +2,18 @@
 
 Owns: the task record of seedance-api.md §2/§13 (``id, created_at, started_at, finished_at,
 elapsed, request, trace_id, type, response``; no ``response``/``finished_at`` while the task
-runs), the lifecycle (running for ``latency`` seconds, then succeeded or failed), the result
-and failure bodies (§1.5, §2, §4.3), image fetching (only the emulator's own files; any other
-remote URL fails like the service's "fetch failed"), the call to the clip synthesiser, and the
-best-effort callback POST (§3).
+runs), the lifecycle (queued while the model's concurrency of §11.3 is used up, then running
+for ``latency`` seconds, then succeeded or failed), the requests-per-minute limit of §11.3,
+the result and failure bodies (§1.5, §2, §4.3), image fetching (only the emulator's own files;
+any other remote URL fails like the service's "fetch failed"), the call to the clip
+synthesiser, and the best-effort callback POST (§3).
 
 Must not import anything from the package except ``storyboard.capabilities`` (data).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -27,7 +29,7 @@ from typing import Any
 
 from PIL import Image
 
-from storyboard.capabilities import closest_ratio, pixel_size
+from storyboard.capabilities import MODELS, closest_ratio, pixel_size
 
 from .clips import ClipSpec, render_clip
 from .faults import FaultState
@@ -97,8 +99,10 @@ class TaskStore:
         local_file: Callable[[str], Path | None],
         faults: FaultState,
         count: Callable[[str], None],
+        limits: bool = True,
     ) -> None:
         self.latency = latency
+        self.limits = limits
         self.files_dir = files_dir
         self._file_url = file_url
         self._local_file = local_file
@@ -109,6 +113,24 @@ class TaskStore:
         self._render_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
+        # §11.3: per model, at most `concurrency` tasks run (the rest wait, queued) and at most
+        # `rpm` tasks are created a minute (more is a 429 at create time).
+        self._running = {m: threading.BoundedSemaphore(c.concurrency) for m, c in MODELS.items()}
+        self._created: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+
+    def admit(self, model: str) -> bool:
+        """Count a create against the model's requests-per-minute; False when over it."""
+        if not self.limits:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            recent = self._created[model]
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if len(recent) >= MODELS[model].rpm:
+                return False
+            recent.append(now)
+            return True
 
     def create(self, job: Job, body: dict[str, Any], trace_id: str) -> Task:
         task = Task(str(uuid.uuid4()), trace_id, job, shorten(body), round(time.time(), 3))
@@ -147,14 +169,21 @@ class TaskStore:
     # -- worker --------------------------------------------------------------------------
 
     def _run(self, task: Task) -> None:
-        with self._lock:
-            task.started_at = round(time.time(), 3)
+        slot = self._running[task.job.model] if self.limits else None
+        while slot is not None and not slot.acquire(timeout=0.1):
+            if self._stopping.is_set():
+                return
         try:
+            with self._lock:
+                task.started_at = round(time.time(), 3)
             response, status = self._succeed(task), 200
         except _TaskFailed as exc:
             response, status = self._failure(task, exc.code, exc.message), exc.http_status
         except Exception as exc:  # a broken render must end the task, not hang its pollers
             response, status = self._failure(task, "api_error", f"Internal server error. ({exc})"), 500
+        finally:
+            if slot is not None:
+                slot.release()
         if self._stopping.is_set():
             return
         with self._lock:
@@ -201,7 +230,8 @@ class TaskStore:
                             audio=job.generate_audio)  # fmt: skip
             with self._render_slots:
                 render_clip(spec, video, frame)
-        self._sleep_until(task.created_at + self.latency)
+        assert task.started_at is not None
+        self._sleep_until(task.started_at + self.latency)
         if doomed is not None:
             raise _TaskFailed(400, "OutputVideoSensitiveContentDetected",
                               "The request failed because the output video may contain sensitive "
