@@ -5,11 +5,18 @@ Inputs are random text, random YAML-ish text, and random mutations of valid stor
 damage to the YAML). Anything other than `Loaded` or `ConfigError` -- a KeyError, a
 RecursionError, a pydantic error leaking out -- fails the test. A storyboard that loads must
 also plan, since planning trusts what loading checked.
+
+A second property compares the loader with the emulator, which implements the API's rules
+independently from the reference: every request of a storyboard the loader accepts must be
+accepted by the emulator's request validation, or money would be spent on a 400.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import functools
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -17,12 +24,16 @@ from typing import Any
 import pytest
 import yaml
 from board_media import make_media
+from PIL import Image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storyboard.capabilities import MODELS
+from storyboard.emulator.validate import BadRequest, validate_create
 from storyboard.errors import ConfigError
 from storyboard.load import Loaded, load_text
-from storyboard.plan import make_plan
+from storyboard.model import RATIOS, RESOLUTIONS
+from storyboard.plan import ShotJob, make_plan
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LABEL = "fuzz.yaml"
@@ -200,3 +211,66 @@ def test_mutated_valid_storyboards(base_dir: Path, data: st.DataObject) -> None:
 @given(data=st.data(), example=st.sampled_from(sorted(EXAMPLES.glob("*.yaml"))))
 def test_damaged_example_files(data: st.DataObject, example: Path) -> None:
     outcome(_damaged(example.read_text(encoding="utf-8"), data.draw), example.parent)
+
+
+# --- the loader's rules against the emulator's -----------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _frame_uri(width: int, height: int) -> str:
+    """A PNG of the upstream clip's size: what render puts in a chained first-frame slot."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 90, 90)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _sent_body(job: ShotJob, jobs: dict[str, ShotJob]) -> dict[str, object]:
+    body = copy.deepcopy(job.request)
+    for index, upstream in job.chained:
+        body["content"][index]["image_url"]["url"] = _frame_uri(jobs[upstream].width, jobs[upstream].height)
+    return body
+
+
+@st.composite
+def generated_boards(draw: st.DrawFn) -> dict[str, Any]:
+    """Storyboards built from the capability table's vocabulary, many of them valid."""
+    shots: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 3))):
+        shot: dict[str, Any] = {"id": f"s{i}", "prompt": draw(st.sampled_from(["a fox", "雪 --rs 720p", "x" * 999]))}
+        for name, values in (
+            ("model", sorted(MODELS)), ("resolution", RESOLUTIONS), ("ratio", RATIOS),
+            ("duration", [-1, 2, 4, 5, 12, 15, 30]), ("frames", [29, 57, 121, 289]),
+            ("generate_audio", [True, False]), ("camerafixed", [True, False]), ("seed", [-1, 0, 4294967295]),
+            ("return_last_frame", [True]),
+        ):  # fmt: skip
+            if draw(st.integers(0, 2)) == 0:
+                shot[name] = draw(st.sampled_from(values))
+        images = []
+        for _ in range(draw(st.integers(0, 3))):
+            source = draw(st.sampled_from(["path", "path", "url", "from"]))
+            if source == "from" and i == 0:
+                source = "path"
+            value = {"path": draw(st.sampled_from(["media/a.jpg", "media/b.png"])),
+                     "url": "https://example.com/x.png", "from": f"s{draw(st.integers(0, max(i - 1, 0)))}"}[source]  # fmt: skip
+            images.append({source: value, "role": draw(st.sampled_from(["first_frame", "last_frame", "reference_image"]))})
+        if images:
+            shot["images"] = images
+        if i and draw(st.booleans()):
+            shot["chain"] = True
+        shots.append(shot)
+    return {"version": 1, "name": "generated", "shots": shots}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=generated_boards())
+def test_what_the_loader_accepts_the_api_accepts(base_dir: Path, doc: dict[str, Any]) -> None:
+    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+    result = outcome(text, base_dir)
+    if isinstance(result, ConfigError):
+        return
+    jobs = {job.id: job for job in make_plan(result, service="fuzz").jobs}
+    for job in jobs.values():
+        try:
+            validate_create(_sent_body(job, jobs))
+        except BadRequest as exc:
+            pytest.fail(f"the loader accepted shot {job.id} but the API would answer 400: {exc}\n{text}")
