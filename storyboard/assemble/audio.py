@@ -120,14 +120,16 @@ def _duck_points(timeline: Timeline, duck: float) -> tuple[np.ndarray, np.ndarra
     return np.array(xs or [0.0]), np.array(ys or [1.0])
 
 
-def _music_gain(plan: MusicPlan, t: np.ndarray, total: float, duck: tuple) -> np.ndarray:
+def _music_gain(
+    plan: MusicPlan, t: np.ndarray, total: float, duck: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
     m = plan.music
     gain = np.full(t.shape, m.volume, np.float32)
     if m.fade_in > 0:
         gain *= np.clip(t / m.fade_in, 0, 1)
     if m.fade_out > 0:
         gain *= np.clip((total - t) / m.fade_out, 0, 1)
-    if m.duck is not None:
+    if duck is not None:
         gain *= np.interp(t, duck[0], duck[1], left=1.0, right=1.0).astype(np.float32)
     return gain
 
@@ -137,7 +139,10 @@ def mix_audio(timeline: Timeline, music: MusicPlan | None, out: BinaryIO) -> Non
     fps = timeline.fps
     total_s = timeline.duration
     total = round(total_s * RATE)
-    to_samples = lambda frame: round(frame * RATE / fps)  # noqa: E731
+
+    def to_samples(frame: int) -> int:
+        return round(frame * RATE / fps)
+
     stream = _MusicStream(music) if music else None
     duck = None
     if music is not None and music.music.duck is not None:
