@@ -106,6 +106,15 @@ def test_crossfade_overlaps_clips_and_shortens_the_video(tmp_path):
     assert abs(len(audio_of(report.path)) / RATE - 86 / 24) < 1 / 24
 
 
+def test_captioned_clip_crossfades_in_whole_not_only_its_caption(tmp_path):
+    clips = [clip("a.mp4"), clip("b.mp4", caption=Caption(text="字幕"))]
+    report = run(tmp_path, clips, transition=Transition(type="crossfade", duration=0.5))
+    out, a, b = frames_of(report.path), frames_of(FIX / "a.mp4"), frames_of(FIX / "b.mp4")
+    top = slice(0, 100)  # away from the caption
+    mid = (a[43][top].astype(np.float32) + b[6][top].astype(np.float32)) / 2
+    assert diff(out[43][top], mid) < 0.1 * diff(a[43][top], b[6][top])
+
+
 def test_fade_goes_through_black_without_changing_the_length(tmp_path):
     report = run(tmp_path, [clip("a.mp4"), clip("b.mp4")],
                  transition=Transition(type="fade", duration=0.5))  # fmt: skip

@@ -30,7 +30,7 @@ __all__ = ["render_frames"]
 
 
 class _Clips:
-    """Per placed clip: its decoder, and (built on first need) its MoviePy clip."""
+    """Per placed clip: its decoder and, for clips with anything drawn, its MoviePy clip."""
 
     def __init__(
         self, timeline: Timeline, output: Output, base_dir: Path, scale: float, matrix: str
@@ -86,7 +86,9 @@ class _Clips:
         return clip
 
 
-def _crossfade(a: Any, b: Any, a_offset: float, frames: int, fps: int, size) -> Any:
+def _crossfade(
+    a: Any, b: Any, a_offset: float, frames: int, fps: int, size: tuple[int, int]
+) -> Any:
     """MoviePy composite of an overlap: ``a`` from ``a_offset`` s, ``b`` fading in over it."""
     from moviepy import CompositeVideoClip, vfx
 
