@@ -143,6 +143,15 @@ class Cache:
         assert entry is not None, "an entry just written must read back"
         return entry
 
+    def add_last_frame(self, entry: CachedClip, png: Path) -> CachedClip:
+        """Store a last frame taken later (for a shot that became a chain's upstream)."""
+        folder = self.entry_dir(entry.key)
+        record = dict(entry.meta)
+        record["last_frame_sha256"] = sha256_file(png)
+        os.replace(png, folder / "last_frame.png")
+        write_atomic(folder / "meta.json", json.dumps(record, indent=2, sort_keys=True).encode())
+        return CachedClip(entry.key, entry.clip, folder / "last_frame.png", record)
+
     def staging_dir(self) -> Path:
         """A directory on the cache's file system for downloads (so put() is a rename)."""
         path = self.root / "staging"

@@ -199,10 +199,13 @@ def _job(
     tokens = width * height * frames // 1024
     price = caps.price_per_mtok_audio if audio else caps.price_per_mtok
     cost = None if price is None else round(tokens / 1_000_000 * price, 4)
+    # return_last_frame is left out: chaining a new shot onto a cached one must not make the
+    # cached one a different (paid-again) shot; its last frame is taken from the clip instead
+    keyed_request = {k: v for k, v in request.items() if k != "return_last_frame"}
     key_doc = {
         "v": CACHE_VERSION,
         "service": service,
-        "request": {**request, "content": keyed},
+        "request": {**keyed_request, "content": keyed},
     }
     cache_key = hashlib.sha256(canonical_json(key_doc).encode()).hexdigest()
     return ShotJob(

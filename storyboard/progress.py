@@ -15,6 +15,7 @@ from typing import TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
@@ -83,7 +84,7 @@ class LiveView:
         for shot, (state, elapsed, detail) in self.states.items():
             end = elapsed if state in _FINISHED else time.monotonic() - self.t0
             since = max(0.0, end - self.started[shot])
-            table.add_row(shot, f"[{_STYLE[state]}]{state}[/]", f"{since:5.1f}s", detail[:80])
+            table.add_row(escape(shot), f"[{_STYLE[state]}]{state}[/]", f"{since:5.1f}s", escape(detail[:80]))
         done = sum(s in _FINISHED for s, _, _ in self.states.values())
         bar = ProgressBar(total=len(self.states), completed=done, width=40)
         return Group(table, bar)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storyboard.batch import Batch, load_batch
@@ -130,13 +131,21 @@ def _dry_run(batch: Batch, cache: Cache, journal: Journal, force: object, out: C
     return EXIT_OK
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _summary(result: BatchResult, out: Console) -> Path:
     table = Table(title=f"{len(result.videos)} videos, {result.unique_generations} unique shots")
     for column in ("row", "output", "status", "generated", "reused", "tokens", "time"):
         table.add_column(column)
     for v in result.videos:
         status = "[green]done[/]" if v.status == "done" else "[red]failed[/]"
-        table.add_row(str(v.variant.number), str(v.variant.output), status, str(v.generated), str(v.reused),
+        table.add_row(str(v.variant.number), escape(_shown(v.variant.output)), status, str(v.generated), str(v.reused),
                       f"{v.tokens:,}", f"{v.seconds:.1f}s")  # fmt: skip
     out.print(table)
     first = result.videos[0].variant

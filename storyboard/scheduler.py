@@ -238,7 +238,11 @@ class Scheduler:
             up = self.outcomes[upstream]
             url = up.last_frame_url
             if url is None:
-                assert up.entry is not None and up.entry.last_frame is not None
+                assert up.entry is not None, "a shot starts only after its upstream is ready"
+                if up.entry.last_frame is None:  # cached before anything chained from it
+                    frame = self.cache.staging_dir() / f"{up.job.cache_key}.png"
+                    up.entry = self.cache.add_last_frame(up.entry, extract_last_frame(up.entry.clip, frame))
+                assert up.entry.last_frame is not None
                 png = up.entry.last_frame.read_bytes()
                 url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
             item = dict(body["content"][index])

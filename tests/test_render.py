@@ -251,3 +251,18 @@ def test_wrong_token_is_one_line_and_exit_3(
     err = capsys.readouterr().err.strip()
     assert err.startswith("the service refused the request: HTTP 401 invalid_token: The specified token is invalid or wrong.")
     assert len(err.splitlines()) == 1
+
+
+def test_chaining_onto_a_cached_shot_does_not_pay_for_it_again(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(emulator, monkeypatch)
+    board = write_board(tmp_path, '  - {id: a, prompt: "shot a", images: [{path: media/bird.jpg}]}\n')
+    assert main(["render", str(board), "--quiet"]) == 0
+    board.write_text(board.read_text() + '  - {id: b, prompt: "shot b", chain: true}\n')
+    assert main(["render", str(board), "--quiet"]) == 0
+    assert created_prompts(emulator) == ["shot a", "shot b"]
+    report = json.loads((tmp_path / "out" / "t.report.json").read_text())
+    frames_a, _ = decode(Path(report["shots"][0]["clip"]))
+    frames_b, _ = decode(Path(report["shots"][1]["clip"]))
+    assert psnr(frames_a[-1], frames_b[0]) > 30  # b starts on the frame taken from a's clip
