@@ -103,7 +103,16 @@ def test_crossfade_overlaps_clips_and_shortens_the_video(tmp_path):
     assert diff(out[36], a[36]) < 3 and diff(out[49], b[12]) < 3
     mid = (a[43].astype(np.float32) + b[6].astype(np.float32)) / 2
     assert diff(out[43], mid) < 0.4 * diff(a[43], b[6])  # a blend of both, not either one
-    assert abs(len(audio_of(report.path)) / RATE - 86 / 24) < 1 / 24
+    sound = audio_of(report.path)
+    assert abs(len(sound) / RATE - 86 / 24) < 1 / 24
+
+    def tone(start: float, freq: int) -> float:  # level of one tone in a 0.24 s window
+        part = sound[int(start * RATE) : int((start + 0.24) * RATE)]
+        return float(np.abs(np.fft.rfft(part))[round(freq * len(part) / RATE)])
+
+    # over the overlap (1.54-2.04 s) clip 1's 440 Hz fades out while clip 2's 660 Hz fades in
+    assert tone(1.55, 440) > 1.5 * tone(1.8, 440) and tone(1.8, 660) > 1.5 * tone(1.55, 660)
+    assert tone(1.3, 660) < 0.05 * tone(1.3, 440)  # and not before it
 
 
 def test_captioned_clip_crossfades_in_whole_not_only_its_caption(tmp_path):
@@ -123,6 +132,8 @@ def test_fade_goes_through_black_without_changing_the_length(tmp_path):
     brightness = out.reshape(len(out), -1).mean(axis=1)
     assert brightness[49] < 10 and brightness[48] < 0.4 * brightness[30]
     assert brightness[60] > 0.9 * brightness[70]
+    sound = audio_of(report.path)  # the sound dips with the picture
+    assert rms(sound, 2.0, 2.08) < 0.5 * rms(sound, 1.0, 1.5)
 
 
 def test_chained_cut_drops_the_duplicated_frame(tmp_path):
