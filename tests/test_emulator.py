@@ -306,7 +306,7 @@ def test_remote_image_url_fails_like_fetch_failed(emulator: Emulator) -> None:
 
 
 def test_tasks_over_the_model_concurrency_wait_pending(emulator_factory) -> None:
-    emu = emulator_factory(latency=1.0)
+    emu = emulator_factory(latency=1.5)  # long enough that none ends before the first look
     ids = [create(emu, body(f"shot {i}", model=LITE_T2V, frames=29)) for i in range(6)]  # lite runs 5 at once
     batch = post(emu, "/seedance/tasks", {"ids": ids, "action": "retrieve_batch"}).json()["items"]
     assert ["started_at" in item for item in batch] == [True] * 5 + [False]
