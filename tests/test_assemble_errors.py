@@ -154,6 +154,8 @@ def test_no_file_handle_or_process_outlives_assembly(tmp_path):
              clip("silent.mp4", transition=Transition(type="fade", duration=0.5))]  # fmt: skip
     run(tmp_path, clips, transition=Transition(type="crossfade", duration=0.5), music=music,
         title=Title(text="t", duration=0.5))  # fmt: skip
+    fast = run(tmp_path, [clip("a.mp4"), clip("b.mp4")], "fast.mp4", music=music)
+    assert fast.method == "concat-copy"
     with pytest.raises(AssembleError):
         assemble(clips, Output(codec="libnope"), tmp_path / "bad.mp4", base_dir=FIX)
     assert _open_media() == []

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 from storyboard.errors import AssembleError
 from storyboard.model import Output
@@ -131,14 +132,19 @@ def assemble(
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", dir=dest.parent) as work:
         tmp = Path(work) / f"out{dest.suffix or '.mp4'}"
-        audio = Path(work) / "audio.f32" if has_audio else None
-        if audio is not None:
-            with open(audio, "wb") as sink:
-                mix_audio(timeline, music, sink)
         if blocker is None:
-            copy_join(timeline, output, tmp, audio, Path(work) / "clips.ffconcat")
+            def write_audio(sink: BinaryIO) -> None:
+                mix_audio(timeline, music, sink)
+
+            copy_join(timeline, output, tmp, write_audio if has_audio else None,
+                      Path(work) / "clips.ffconcat")  # fmt: skip
             method, reason = "concat-copy", _fast_reason(timeline, infos[0], output)
         else:
+            # mixed first, into a file: the encoder's stdin carries the frames
+            audio = Path(work) / "audio.f32" if has_audio else None
+            if audio is not None:
+                with open(audio, "wb") as sink:
+                    mix_audio(timeline, music, sink)
             drawn = _encode(timeline, output, base_dir, preview, tmp, audio)
             method = "moviepy"
             reason = (

@@ -14,13 +14,17 @@ package's modules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
+from storyboard.errors import AssembleError
 from storyboard.model import Output
 
 from .encoder import audio_codec_args, container_args
-from .probe import ClipInfo, run_ffmpeg
+from .probe import ClipInfo, ffmpeg_exe, ffmpeg_reason
 from .timeline import ClipSpec, Timeline
 
 __all__ = ["copy_join", "fast_path_blocker"]
@@ -73,9 +77,11 @@ def _quote(path: Path) -> str:
 
 
 def copy_join(
-    timeline: Timeline, output: Output, dest: Path, audio: Path | None, list_file: Path
-) -> None:
-    """Write ``dest``: every clip's video packets in order, plus the mixed audio if any."""
+    timeline: Timeline, output: Output, dest: Path,
+    write_audio: Callable[[BinaryIO], None] | None, list_file: Path,
+) -> None:  # fmt: skip
+    """Write ``dest``: every clip's video packets in order, plus the sound track (if any) that
+    ``write_audio`` streams into ffmpeg while it copies, so mixing overlaps with muxing."""
     lines = []
     for p in timeline.placed:
         # the listed duration (exact, from the frame count) sets where the next clip starts, so
@@ -87,13 +93,33 @@ def copy_join(
     list_file.write_text("ffconcat version 1.0\n" + "\n".join(lines) + "\n", encoding="utf-8")
     # -copyts: ffmpeg would otherwise shift the video by the concat input's start time, which
     # a clip with B-frames and primed AAC puts ~23 ms before its first picture
-    args = ["-loglevel", "error", "-y", "-copyts", "-f", "concat", "-safe", "0",
-            "-i", str(list_file)]  # fmt: skip
-    if audio is not None:
-        args += ["-f", "f32le", "-ar", "48000", "-ac", "2", "-i", str(audio)]
-    args += ["-map", "0:v:0"] + (["-map", "1:a:0"] if audio is not None else [])
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-copyts",
+            "-f", "concat", "-safe", "0", "-i", str(list_file)]  # fmt: skip
+    if write_audio is not None:
+        args += ["-f", "f32le", "-ar", "48000", "-ac", "2", "-i", "pipe:0"]
+    args += ["-map", "0:v:0"] + (["-map", "1:a:0"] if write_audio is not None else [])
     args += ["-c:v", "copy"]
-    if audio is not None:
+    if write_audio is not None:
         args += audio_codec_args(dest, output)
     args += container_args(dest) + [str(dest)]
-    run_ffmpeg(args, f"ffmpeg failed writing {dest.name}")
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=log)  # fmt: skip
+        try:
+            if write_audio is not None:
+                write_audio(proc.stdin)  # type: ignore[arg-type]
+        except BrokenPipeError:
+            pass  # ffmpeg stopped reading: its exit code and log say why, below
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            try:
+                proc.stdin.close()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                pass
+            code = proc.wait()
+        if code != 0:
+            log.seek(0)
+            reason = ffmpeg_reason(log.read().decode("utf-8", "replace"))
+            raise AssembleError(f"ffmpeg failed writing {dest.name}: {reason}")

@@ -1,7 +1,7 @@
 """What a media file holds, read with the bundled ffmpeg (there is no ffprobe in imageio-ffmpeg).
 
 Owns: ``ClipInfo``, ``probe()`` for video clips, ``probe_audio()`` for music, the path to the
-ffmpeg binary and ``run_ffmpeg()`` (one ffmpeg call whose failure becomes an ``AssembleError``).
+ffmpeg binary and ``ffmpeg_reason()`` (the one line of ffmpeg's stderr that says what failed).
 
 The frame count comes from stream-copying the video packets to the null muxer: exact (unlike the
 two-decimal ``Duration:`` line MoviePy trusts) and fast, since nothing is decoded.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from storyboard.errors import AssembleError
 
-__all__ = ["ClipInfo", "ffmpeg_exe", "probe", "probe_audio", "run_ffmpeg"]
+__all__ = ["ClipInfo", "ffmpeg_exe", "ffmpeg_reason", "probe", "probe_audio"]
 
 _INPUT_STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (.*)$", re.M)
 _SIZE = re.compile(r"^(\d+)x(\d+)")
@@ -50,21 +50,6 @@ def ffmpeg_reason(stderr: str) -> str:
         if line and not line.startswith(("frame=", "size=")):
             return line
     return "ffmpeg failed without a message"
-
-
-def run_ffmpeg(args: list[str], what: str) -> str:
-    """Run ffmpeg with ``args``; return its stderr; raise ``AssembleError("<what>: <reason>")``."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        check=False,
-    )
-    stderr = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise AssembleError(f"{what}: {ffmpeg_reason(stderr)}")
-    return stderr
 
 
 @dataclass(frozen=True)
