@@ -242,17 +242,19 @@ def render_clip(spec: ClipSpec, video: Path, last_frame: Path | None = None) -> 
     Files appear atomically: they are written next to the target and renamed into place.
     """
     tmp = video.with_name(f".{video.stem}.part{video.suffix}")
-    proc = subprocess.Popen(_encode_cmd(spec, tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdin is not None
-    try:
-        for frame in _frames(spec):
-            proc.stdin.write(frame.tobytes())
-    except BrokenPipeError:
-        pass  # ffmpeg died; its exit code and stderr say why, below
-    finally:
-        proc.stdin.close()
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.wait() != 0:
+    # -loglevel error keeps stderr tiny, so reading it only at the end cannot deadlock
+    with subprocess.Popen(_encode_cmd(spec, tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            for frame in _frames(spec):
+                proc.stdin.write(frame.tobytes())
+        except BrokenPipeError:
+            pass  # ffmpeg died; its exit code and stderr say why, below
+        finally:
+            proc.stdin.close()
+        err = proc.stderr.read().decode(errors="replace")
+        code = proc.wait()
+    if code != 0:
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"ffmpeg failed to encode the clip: {err.strip()[-500:]}")
     if last_frame is not None:

@@ -176,20 +176,21 @@ class TaskStore:
         try:
             with self._lock:
                 task.started_at = round(time.time(), 3)
-            response, status = self._succeed(task), 200
-        except _TaskFailed as exc:
-            response, status = self._failure(task, exc.code, exc.message), exc.http_status
-        except Exception as exc:  # a broken render must end the task, not hang its pollers
-            response, status = self._failure(task, "api_error", f"Internal server error. ({exc})"), 500
+            try:
+                response, status = self._succeed(task), 200
+            except _TaskFailed as exc:
+                response, status = self._failure(task, exc.code, exc.message), exc.http_status
+            except Exception as exc:  # a broken render must end the task, not hang its pollers
+                response, status = self._failure(task, "api_error", f"Internal server error. ({exc})"), 500
+            if self._stopping.is_set():
+                return
+            with self._lock:  # finished before the slot frees: a queued task starts after this
+                task.finished_at = round(time.time(), 3)
+                task.response, task.http_status = response, status
+                task.job = replace(task.job, images=())  # decoded images are big; records never need them
         finally:
             if slot is not None:
                 slot.release()
-        if self._stopping.is_set():
-            return
-        with self._lock:
-            task.finished_at = round(time.time(), 3)
-            task.response, task.http_status = response, status
-            task.job = replace(task.job, images=())  # decoded images are big; the record never needs them
         task.done.set()
         if task.job.callback_url:
             self._callback(task.job.callback_url, response)
