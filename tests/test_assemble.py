@@ -263,6 +263,16 @@ def test_cjk_caption_renders_only_in_its_window(tmp_path):
     assert yellow.sum() > 300  # glyph pixels in the caption colour: the font has the characters
 
 
+@pytest.mark.parametrize(("position", "rows"), [("top", slice(0, 80)), ("center", slice(80, 160))])
+def test_caption_position(tmp_path, position, rows):
+    base = run(tmp_path, [clip("a.mp4", trim=Trim(end=2.0))], "plain.mp4", crf=10)
+    cap = Caption(text="位置 position", position=position, size=30)
+    report = run(tmp_path, [clip("a.mp4", trim=Trim(end=2.0), caption=cap)], "cap.mp4", crf=10)
+    plain, drawn = frames_of(base.path)[10], frames_of(report.path)[10]
+    assert diff(plain[rows], drawn[rows]) > 8
+    assert diff(plain[170:], drawn[170:]) < 2  # nothing at the bottom
+
+
 def test_title_card_comes_first(tmp_path):
     title = Title(text="第一章 Chapter one", duration=1.0, background="#102030")
     report = run(tmp_path, [clip("a.mp4")], title=title)

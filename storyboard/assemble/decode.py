@@ -74,7 +74,9 @@ def yuv420p_to_rgb(frame: bytes, size: tuple[int, int], matrix: str) -> np.ndarr
     y = Image.frombuffer("L", (w, h), frame[:n], "raw", "L", 0, 1)
     u = Image.frombuffer("L", (w // 2, h // 2), frame[n : n + q], "raw", "L", 0, 1)
     v = Image.frombuffer("L", (w // 2, h // 2), frame[n + q : n + 2 * q], "raw", "L", 0, 1)
-    u, v = (c.resize((w, h), Image.Resampling.BILINEAR) for c in (u, v))
+    # nearest, not bilinear: the encoder's 2x2 box average then gives back the very same chroma,
+    # so pixels MoviePy did not change survive the RGB round trip unchanged
+    u, v = (c.resize((w, h), Image.Resampling.NEAREST) for c in (u, v))
     ys, cs_b, cs_r = 255 / 219, 2 * (1 - kb) * 255 / 224, 2 * (1 - kr) * 255 / 224
     g_b, g_r = -kb / kg * cs_b, -kr / kg * cs_r
     # R = ys(Y-16) + cs_r(V-128); B = ys(Y-16) + cs_b(U-128); G from the luma equation
