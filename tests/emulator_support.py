@@ -83,11 +83,14 @@ def render(emu: Emulator, payload: dict[str, Any], tmp: Path) -> tuple[dict[str,
 
 def decode(clip: Path) -> tuple[list[np.ndarray], tuple[int, int]]:
     """All frames of a video as (H, W, 3) uint8 arrays, and its (width, height)."""
-    reader = imageio_ffmpeg.read_frames(str(clip))
-    meta = next(reader)
-    w, h = meta["size"]
-    frames = [np.frombuffer(raw, np.uint8).reshape(h, w, 3) for raw in reader]
-    return frames, (w, h)
+    size = re.search(r"Video: .*?, (\d+)x(\d+)", probe(clip))
+    assert size, probe(clip)
+    w, h = int(size.group(1)), int(size.group(2))
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(clip),
+                          "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout  # fmt: skip
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
+    return list(frames), (w, h)
 
 
 def probe(clip: Path) -> str:
