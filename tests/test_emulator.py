@@ -6,6 +6,7 @@ Plain httpx over a real loopback socket (not the project's client, so the two ca
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -293,6 +294,18 @@ def test_callback_mode_answers_at_once_and_posts_the_result(emulator_factory) ->
     finally:
         catcher.shutdown()
         catcher.server_close()
+
+
+def test_unreachable_callback_is_counted_and_the_task_still_succeeds(emulator: Emulator) -> None:
+    with socket.socket() as spare:  # a port nobody listens on
+        spare.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{spare.getsockname()[1]}/hook"
+    task_id = post(emulator, "/seedance/videos", body(frames=29, callback_url=url)).json()["task_id"]
+    assert wait_for(emulator, task_id)["response"]["success"] is True
+    deadline = time.monotonic() + 10
+    while emulator.stats()["callbacks_failed"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (emulator.stats()["callbacks"], emulator.stats()["callbacks_failed"]) == (0, 1)
 
 
 def test_remote_image_url_fails_like_fetch_failed(emulator: Emulator) -> None:

@@ -20,6 +20,7 @@ import hashlib
 import math
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def _digest(spec: ClipSpec) -> bytes:
 
 
 def _scene(width: int, height: int, digest: bytes) -> Image.Image:
-    """A gradient with a few soft shapes, all chosen by ``digest``: distinct per prompt."""
+    """A gradient with a few outlined shapes, all chosen by ``digest``: distinct per prompt."""
     c1, c2 = np.frombuffer(digest[:3], np.uint8), np.frombuffer(digest[3:6], np.uint8)
     angle = digest[6] / 255 * math.pi
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -169,7 +170,7 @@ def _smooth(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _frames(spec: ClipSpec):  # -> Iterator[np.ndarray]
+def _frames(spec: ClipSpec) -> Iterator[np.ndarray]:
     """Yield the clip's frames as (H, W, 3) uint8 arrays."""
     size = (spec.width, spec.height)
     digest = _digest(spec)
