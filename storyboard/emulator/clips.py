@@ -222,14 +222,21 @@ def _encode_cmd(spec: ClipSpec, out: Path) -> list[str]:
         cmd += ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=44100:duration={spec.frames / FPS}"]
         cmd += ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "64k"]
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-force_key_frames", f"expr:eq(n,{_tail_key(spec.frames)})",
             "-frames:v", str(spec.frames), "-movflags", "+faststart", str(out)]  # fmt: skip
     return cmd
+
+
+def _tail_key(frames: int) -> int:
+    """A keyframe ~0.5 s before the end, so decoding the last frame reads only the tail."""
+    return max(0, frames - 13)
 
 
 def _decode_last_frame(video: Path, size: tuple[int, int]) -> Image.Image:
     """The encoded file's last frame, decoded (so it equals what any player shows last)."""
     frame_bytes = size[0] * size[1] * 3
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-sseof", "-0.5",
+    # seeking 0.4 s before the end lands after the tail keyframe: ~13 frames get decoded
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-sseof", "-0.4",
            "-i", str(video), "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
     raw = subprocess.run(cmd, capture_output=True, check=True).stdout
     if len(raw) < frame_bytes:
