@@ -283,8 +283,6 @@ def validate_create(body: Any) -> Job:
     caps = MODELS[model]
     texts, media = _parse_content(body["content"], caps)
     reference = _check_roles(media, caps)
-    if not texts and not media:
-        raise BadRequest("content needs a text prompt or an image.")
     prompt, flags = _inline_flags(texts)
 
     resolution = _check_str(body, "resolution", ("480p", "720p", "1080p", "4k"))
