@@ -37,6 +37,15 @@ class _Clips:
     ) -> None:
         self._tl, self._output, self._base_dir, self._scale = timeline, output, base_dir, scale
         self._matrix = matrix
+        # per clip, the local frame ranges that MoviePy draws on
+        self._drawn_ranges: dict[int, list[range]] = {}
+        for seg in timeline.segments():
+            for part in seg.parts if seg.drawn else ():
+                if part != TITLE:
+                    local = seg.start - timeline.placed[part].out_start
+                    self._drawn_ranges.setdefault(part, []).append(
+                        range(local, local + seg.frames)
+                    )
         self._bg = parse_color(output.background, "output background")
         self._streams: dict[int, ClipStream] = {}
         self._drawn: dict[int, Any] = {}
@@ -45,7 +54,7 @@ class _Clips:
         if i not in self._streams:
             p = self._tl.placed[i]
             stream = ClipStream(p, self._tl.size, self._output.fit, self._bg, self._tl.fps,
-                                self._matrix)  # fmt: skip
+                                self._matrix, self._drawn_ranges.get(i, []))  # fmt: skip
             self._streams[i] = stream
             if p.spec.caption or p.black_in or p.black_out or p.xfade_in or p.xfade_out:
                 # built now, while the stream is at frame 0: MoviePy reads frame 0 of a clip
@@ -127,7 +136,7 @@ def render_frames(
                     second = clips.drawn(seg.parts[1])
                     clip, t0 = _crossfade(clip, second, t0, seg.frames, fps, size), 0.0
                 for j in range(seg.frames):
-                    encoder.write(rgb_to_yuv420p(clip.get_frame(t0 + j / fps), encoder.matrix))
+                    encoder.write_rgb(clip.get_frame(t0 + j / fps))
                 drawn_frames += seg.frames
             for part in seg.parts:
                 if part != TITLE and last[part] == n:

@@ -17,6 +17,7 @@ probe/timeline/encoder.
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
@@ -90,18 +91,22 @@ class ClipStream:
     """The frames a placed clip shows, fitted, decoded once, strictly in order.
 
     ``frame(j)`` returns local output frame ``j`` (0 = the clip's first shown frame) as
-    yuv420p bytes; asking for an earlier frame than the last one returned is a bug.
+    yuv420p bytes, ``rgb(j)`` the same frame as RGB for MoviePy; asking for an earlier frame
+    than the last one read is a bug. Inside ``drawn`` (local frame ranges MoviePy draws on) the
+    next frame is read and converted on a worker thread while MoviePy draws the current one.
     """
 
     def __init__(
         self, p: Placed, size: tuple[int, int], fit: str, bg: tuple[int, int, int], fps: int,
-        matrix: str,
+        matrix: str, drawn: list[range],
     ) -> None:  # fmt: skip
-        self._p, self._size, self._matrix = p, size, matrix
+        self._p, self._size, self._matrix, self._drawn = p, size, matrix, drawn
         self._frame_bytes = size[0] * size[1] * 3 // 2
         self._index = -1
         self._last: bytes | None = None
         self._rgb: tuple[int, np.ndarray] | None = None
+        self._ahead: tuple[int, Future[np.ndarray]] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1) if drawn else None
         start = p.src_start - 0.5 / p.info.fps  # half a frame early: the frame at src_start stays
         args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
         if start > 0:
@@ -114,7 +119,7 @@ class ClipStream:
                                       stderr=subprocess.PIPE)  # fmt: skip
         widen_pipe(self._proc.stdout)
 
-    def frame(self, j: int) -> bytes:
+    def _read(self, j: int) -> bytes:
         if j < self._index:
             raise RuntimeError(f"frame {j} of {self._p.spec.path.name} asked after {self._index}")
         while self._index < j:
@@ -131,15 +136,36 @@ class ClipStream:
             self._index += 1
         return self._last  # type: ignore[return-value]
 
+    def _convert(self, j: int) -> np.ndarray:
+        return yuv420p_to_rgb(self._read(j), self._size, self._matrix)
+
+    def _settle(self) -> None:
+        """Wait for the frame being read ahead (only one thread ever reads the pipe)."""
+        if self._ahead is not None:
+            j, future = self._ahead
+            self._ahead = None
+            self._rgb = (j, future.result())
+
+    def frame(self, j: int) -> bytes:
+        self._settle()
+        return self._read(j)
+
     def rgb(self, j: int) -> np.ndarray:
-        """Frame ``j`` as RGB for MoviePy (converted once, however often MoviePy asks)."""
+        """Frame ``j`` as RGB (converted once, however often MoviePy asks for it)."""
+        if self._rgb is not None and self._rgb[0] == j:
+            return self._rgb[1]
+        self._settle()
         if self._rgb is None or self._rgb[0] != j:
-            self._rgb = (j, yuv420p_to_rgb(self.frame(j), self._size, self._matrix))
+            self._rgb = (j, self._convert(j))
+        if self._pool is not None and any(j + 1 in r for r in self._drawn):
+            self._ahead = (j + 1, self._pool.submit(self._convert, j + 1))
         return self._rgb[1]
 
     def close(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)  # a pending read ends at the killed pipe's EOF
         self._proc.stdout.close()  # type: ignore[union-attr]
         self._proc.stderr.close()  # type: ignore[union-attr]
         self._proc.wait()

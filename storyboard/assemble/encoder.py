@@ -17,8 +17,10 @@ Must not import: moviepy, anything of storyboard but errors and model config cla
 from __future__ import annotations
 
 import fcntl
+import queue
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -89,7 +91,11 @@ def container_args(dest: Path) -> list[str]:
 
 
 class Encoder:
-    """ffmpeg reading raw yuv420p frames on stdin, plus an optional raw f32le audio file."""
+    """ffmpeg reading raw yuv420p frames on stdin, plus an optional raw f32le audio file.
+
+    Frames are handed to a writer thread (a short queue) which converts RGB frames and feeds
+    ffmpeg: drawing the next frame overlaps with converting and piping the previous one.
+    """
 
     def __init__(
         self, dest: Path, size: tuple[int, int], output: Output, preset: str,
@@ -97,8 +103,6 @@ class Encoder:
     ) -> None:  # fmt: skip
         w, h = size
         self.matrix = matrix
-        self.frame_bytes = w * h * 3 // 2
-        self.frames = 0
         args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                 "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}",
                 "-framerate", str(output.fps), "-i", "pipe:0"]  # fmt: skip
@@ -112,28 +116,50 @@ class Encoder:
         if audio is not None:
             args += audio_codec_args(dest, output)
         args += container_args(dest) + [str(dest)]
+        self._dest = dest
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=self._log)  # fmt: skip
         widen_pipe(self._proc.stdin)
-        self._dest = dest
+        self._queue: queue.Queue[bytes | np.ndarray | None] = queue.Queue(maxsize=6)
+        self._failed = False
+        self._thread = threading.Thread(target=self._pump, name="encoder-writer", daemon=True)
+        self._thread.start()
 
-    def write(self, frame: bytes | memoryview) -> None:
+    def _pump(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failed:
+                continue  # drain, so that no producer blocks on a dead encoder
+            try:
+                data = item if isinstance(item, bytes) else rgb_to_yuv420p(item, self.matrix)
+                self._proc.stdin.write(data)  # type: ignore[union-attr]
+            except (OSError, ValueError):
+                self._failed = True
+
+    def write(self, frame: bytes) -> None:
         """Append one yuv420p frame; a dead encoder raises its own error message."""
-        try:
-            self._proc.stdin.write(frame)  # type: ignore[union-attr]
-        except (BrokenPipeError, ValueError):
+        if self._failed:
             self.close()
-            raise AssembleError(f"ffmpeg stopped reading frames for {self._dest.name}") from None
-        self.frames += 1
+            raise AssembleError(f"ffmpeg stopped reading frames for {self._dest.name}")
+        self._queue.put(frame)
 
-    def close(self) -> None:
-        """Finish the file; raise ``AssembleError`` with ffmpeg's reason if it failed."""
+    def write_rgb(self, frame: np.ndarray) -> None:
+        """Append one RGB frame drawn by MoviePy (converted on the writer thread)."""
+        self.write(frame)  # type: ignore[arg-type]
+
+    def _finish_writer(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         try:
             if self._proc.stdin and not self._proc.stdin.closed:
                 self._proc.stdin.close()
         except BrokenPipeError:
             pass
+
+    def close(self) -> None:
+        """Finish the file; raise ``AssembleError`` with ffmpeg's reason if it failed."""
+        self._finish_writer()
         code = self._proc.wait()
         if self._log.closed:
             return
@@ -146,10 +172,6 @@ class Encoder:
     def kill(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
-        try:
-            if self._proc.stdin and not self._proc.stdin.closed:
-                self._proc.stdin.close()
-        except BrokenPipeError:
-            pass
+        self._finish_writer()
         self._proc.wait()
         self._log.close()
