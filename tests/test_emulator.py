@@ -340,6 +340,14 @@ def test_creates_over_the_model_rpm_are_429(emulator_factory) -> None:
     assert emu.stats()["creates_rate_limited"] == 1
 
 
+def test_rate_option_scales_the_rpm_window(emulator_factory) -> None:
+    emu = emulator_factory(rate=(2, 0.5), faults="fail=cheap")
+    codes = [post(emu, "/seedance/videos", {**body("cheap"), "async": True}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    time.sleep(0.6)
+    assert post(emu, "/seedance/videos", {**body("cheap"), "async": True}).status_code == 200
+
+
 def test_request_log_file_has_one_json_line_per_request(emulator_factory, tmp_path: Path) -> None:
     log = tmp_path / "requests.jsonl"
     emu = emulator_factory(request_log=log, token="tok-do-not-log-4711")

@@ -37,7 +37,9 @@ class Emulator:
     when None); ``faults``: see ``faults.py``; ``request_log``: JSON-lines file of requests;
     ``workdir``: where clips and frames go (a temporary directory, removed on stop, if None);
     ``max_body``: create/poll bodies above this many bytes get 413; ``limits``: apply the
-    models' concurrency (extra tasks wait, pending) and requests-per-minute (429) of §11.3.
+    models' concurrency (extra tasks wait, pending) and requests-per-minute (429) of §11.3;
+    ``rate``: (N, W) replaces every model's RPM by "N creates per W seconds", so tests and
+    benchmarks can exercise the limit with time scaled down.
     """
 
     url: str
@@ -55,6 +57,7 @@ class Emulator:
         workdir: Path | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         limits: bool = True,
+        rate: tuple[int, float] | None = None,
     ) -> None:
         self.host, self.port, self.max_body = host, port, max_body
         self._token = token
@@ -69,7 +72,7 @@ class Emulator:
         self._counts_lock = threading.Lock()
         self.tasks = TaskStore(latency=latency, files_dir=self.files_dir, file_url=self._file_url,
                                local_file=self._local_file, faults=self._faults,
-                               count=self.count, limits=limits)  # fmt: skip
+                               count=self.count, limits=limits, rate=rate)  # fmt: skip
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._close_lock = threading.Lock()

@@ -100,9 +100,11 @@ class TaskStore:
         faults: FaultState,
         count: Callable[[str], None],
         limits: bool = True,
+        rate: tuple[int, float] | None = None,
     ) -> None:
         self.latency = latency
         self.limits = limits
+        self.rate = rate
         self.files_dir = files_dir
         self._file_url = file_url
         self._local_file = local_file
@@ -125,9 +127,10 @@ class TaskStore:
         now = time.monotonic()
         with self._lock:
             recent = self._created[model]
-            while recent and recent[0] <= now - 60:
+            limit, window = self.rate or (MODELS[model].rpm, 60.0)
+            while recent and recent[0] <= now - window:
                 recent.popleft()
-            if len(recent) >= MODELS[model].rpm:
+            if len(recent) >= limit:
                 return False
             recent.append(now)
             return True
