@@ -158,7 +158,7 @@ class Scheduler:
                 next_poll = time.monotonic() + self.poll.interval(oldest)
             wake = next_poll if running else time.monotonic() + 0.05
             if self.rate and self._creates and any(o.state == "queued" for o in self.outcomes.values()):
-                wake = min(wake, self._creates[0] + self.rate[1])  # a create slot opens then
+                wake = min(wake, self._creates[0] + self.rate[1] * 1.02)  # a create slot opens then
             if self._downloads:
                 wake = min(wake, time.monotonic() + 0.05)
             time.sleep(max(0.0, min(wake - time.monotonic(), 1.0)))
@@ -227,6 +227,7 @@ class Scheduler:
         if self.rate is None:
             return True
         limit, window = self.rate
+        window *= 1.02  # margin: our send time is a little before the service's arrival time
         now = time.monotonic()
         while self._creates and now - self._creates[0] >= window:
             self._creates.popleft()

@@ -148,3 +148,43 @@ def test_a_failed_variant_does_not_stop_the_others(
     err = capsys.readouterr().err
     assert f'{csv} row 2: shot "hero" failed: ' in err
     assert not (tmp_path / "out" / "blue-hat.mp4").exists()
+
+
+def test_create_rate_limit_holds_for_a_30_variant_batch(
+    tmp_path: Path, emulator_factory: Callable[..., Emulator]
+) -> None:
+    """R creates per window, time scaled down: a 1.5 s window stands for the service's minute."""
+    from storyboard.batch import load_batch
+    from storyboard.cache import Cache
+    from storyboard.client import SeedanceClient
+    from storyboard.config import ServiceConfig
+    from storyboard.journal import Journal
+    from storyboard.render import RenderOptions, render
+    from storyboard.scheduler import PollPolicy
+    from storyboard.variables import variable_sets
+
+    limit, window = 6, 1.5
+    emu = emulator_factory(latency=0.2, rate=(limit, window))  # the service enforces it: 429 above
+    board = tmp_path / "wave.yaml"
+    board.write_text(
+        "version: 1\nname: wave\n"
+        "defaults: {model: doubao-seedance-1-0-lite-t2v-250428, resolution: 480p, frames: 29}\n"
+        'output: {path: "out/{{ n }}.mp4"}\n'
+        'shots:\n  - {prompt: "wave number {{ n }}"}\n'
+    )
+    rows = tmp_path / "rows.csv"
+    rows.write_text("n\n" + "".join(f"{i}\n" for i in range(30)))
+    batch = load_batch(str(board), variable_sets([], rows), service="emulator")
+    cache = Cache(tmp_path / "cache")
+    with SeedanceClient(ServiceConfig(token="t", base_url=emu.url)) as client:
+        result = render(
+            batch, client=client, cache=cache, journal=Journal(tmp_path / "cache" / "journal"),
+            options=RenderOptions(jobs=5, rate=(limit, window), poll=PollPolicy(0.05, 0.5, 0.2)),
+        )  # fmt: skip
+    assert [v.status for v in result.videos] == ["done"] * 30
+    times = sorted(r["ts"] for r in emu.requests if r["path"] == "/seedance/videos")
+    assert len(times) == 30
+    busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
+    assert busiest <= limit
+    assert [r for r in emu.requests if r["status"] == 429] == []
+    assert emu.stats()["creates_rate_limited"] == 0
