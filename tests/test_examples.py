@@ -16,7 +16,7 @@ from storyboard.load import load
 from storyboard.plan import make_plan
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
+EXAMPLES = sorted(EXAMPLES_DIR.rglob("*.yaml"))
 FOX = EXAMPLES_DIR / "fox-and-girl.yaml"
 
 
@@ -99,3 +99,15 @@ def test_fox_example_sends_the_photo_inline() -> None:
     prefix = "data:image/jpeg;base64,"
     assert url.startswith(prefix)
     assert base64.b64decode(url[len(prefix) :]) == (EXAMPLES_DIR / "media" / "vacation_2017.jpg").read_bytes()
+
+
+def test_promo_example_plans_one_video_per_product_with_shared_intro_and_end_card(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    promo = EXAMPLES_DIR / "promo"
+    assert main(["plan", str(promo / "promo.yaml"), "--vars", str(promo / "products.csv"), "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert len(plan["variants"]) == 6
+    assert plan["unique_generations"] == 2 + 6 * 2
+    for variant in plan["variants"][1:]:
+        assert [s["id"] for s in variant["shots"] if s["shared"]] == ["intro", "endcard"]

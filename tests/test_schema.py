@@ -15,7 +15,7 @@ from storyboard.schema import schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "schemas" / "storyboard.schema.json"
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "examples").rglob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
