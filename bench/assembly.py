@@ -6,7 +6,8 @@ stream-copy fast path), 0.5 s crossfades, mixed sizes (16:9, 9:16, 1:1, 4:3 fitt
 (sampled from /proc every 20 ms; MoviePy runs ffmpeg children) and the ratio to ffmpeg. Then
 peak memory of the crossfade job for 8 vs 32 clips.
 
-Every job runs in a fresh process, ours included (so imports count, as in real use).
+Every job runs in a fresh process, ours included (so imports count, as in real use); ours and
+ffmpeg's runs alternate, and the medians are compared.
 
     python bench/assembly.py [--preset veryfast] [--crf 23] [--keep DIR]
 """
@@ -158,12 +159,12 @@ def ff_mixed(clips: list[Path], dest: Path, preset: str, crf: int) -> list[str]:
             "-map", "[v]", "-map", "[a]", *_encode(preset, crf, dest)]  # fmt: skip
 
 
-def row(name: str, cmd: list[str], dest: Path, runs: int) -> tuple[float, int]:
-    """Median wall time and the peak memory of ``runs`` runs."""
-    results = sorted(measure(cmd) for _ in range(runs))
+def report(name: str, results: list[tuple[float, int]], dest: Path) -> tuple[float, int]:
+    """Print and return the median wall time and the peak memory of ``results``."""
+    results = sorted(results)
     wall, peak = results[len(results) // 2][0], max(r[1] for r in results)
     frames = frames_of(dest)
-    spread = f"[{results[0][0]:.2f}-{results[-1][0]:.2f}]" if runs > 1 else ""
+    spread = f"[{results[0][0]:.2f}-{results[-1][0]:.2f}]" if len(results) > 1 else ""
     print(f"{name:<30} {wall:7.2f} s {spread:<13} {frames / wall:7.1f} fps "
           f"{peak / 2**20:6.0f} MiB  {frames} frames", flush=True)  # fmt: skip
     return wall, peak
@@ -197,9 +198,11 @@ def main() -> None:
          ff_mixed(mixed, out / "ff-mixed.mp4", p, c)),
     ]  # fmt: skip
     for name, mine, theirs in jobs:
+        # alternate the two commands, so that load from elsewhere hits both alike
+        pairs = [(measure(mine), measure(theirs)) for _ in range(args.runs)]
         dest_mine = Path(json.loads(mine[-1])["dest"])
-        w_mine, m_mine = row(f"storyboard {name}", mine, dest_mine, args.runs)
-        w_ff, m_ff = row(f"ffmpeg {name}", theirs, Path(theirs[-1]), args.runs)
+        w_mine, m_mine = report(f"storyboard {name}", [m for m, _ in pairs], dest_mine)
+        w_ff, m_ff = report(f"ffmpeg {name}", [f for _, f in pairs], Path(theirs[-1]))
         print(f"{'  ratio storyboard / ffmpeg':<30} {w_mine / w_ff:7.2f}x time, "
               f"{m_mine / m_ff:.2f}x memory")  # fmt: skip
     print("memory vs clip count (crossfade job):")
@@ -207,7 +210,7 @@ def main() -> None:
     for n in (8, 32):
         clips = [eight[i % 8] for i in range(n)]
         job = ours(clips, out / f"xf{n}.mp4", "crossfade", p, c)
-        _, peaks[n] = row(f"storyboard crossfade {n} clips", job, out / f"xf{n}.mp4", 1)
+        _, peaks[n] = report(f"storyboard crossfade {n} clips", [measure(job)], out / f"xf{n}.mp4")
     print(f"{'  peak 32 clips / peak 8 clips':<30} {peaks[32] / peaks[8]:7.2f}x")
 
 
