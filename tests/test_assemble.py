@@ -160,6 +160,15 @@ def test_portrait_clip_is_letterboxed_in_the_background_colour(tmp_path):
     assert frame[:, 160:270].min() > 235
 
 
+def test_rotated_phone_clip_is_fitted_upright(tmp_path):
+    assert probe(FIX / "rotated.mp4").size == (240, 432)
+    report = run(tmp_path, [clip("a.mp4"), clip("rotated.mp4")])
+    assert (report.width, report.height, report.frames) == (432, 240, 49 + 48)
+    frame = frames_of(report.path)[70]
+    assert frame[:, :140].max() < 20 and frame[:, -140:].max() < 20  # 133 px wide, centred
+    assert frame[:, 160:270].mean() > 60
+
+
 @pytest.mark.parametrize("fit", ["cover", "stretch"])
 def test_cover_and_stretch_fill_the_frame(tmp_path, fit):
     report = run(tmp_path, [clip("a.mp4"), clip("tall.mp4")], fit=fit)

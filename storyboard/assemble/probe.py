@@ -22,7 +22,7 @@ from storyboard.errors import AssembleError
 
 __all__ = ["ClipInfo", "ffmpeg_exe", "ffmpeg_reason", "probe", "probe_audio"]
 
-_INPUT_STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (.*)$", re.M)
+_INPUT_STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (.*)$")
 _SIZE = re.compile(r"^(\d+)x(\d+)")
 _FRAMES = re.compile(r"frame=\s*(\d+)")
 
@@ -135,17 +135,25 @@ def _parse_video(desc: str, path: Path) -> dict:
     }
 
 
-def _streams(path: Path, stderr: str) -> tuple[str | None, bool]:
+_ROTATION = re.compile(r"rotation of (-?[0-9.]+) degrees", re.I)
+
+
+def _streams(path: Path, stderr: str) -> tuple[str | None, int, bool]:
+    """(first video stream's description, its display rotation in degrees, has audio)."""
     if "Input #0" not in stderr:
         raise AssembleError(f"cannot read {path}: {ffmpeg_reason(stderr)}")
     header = _LEVEL.sub("", stderr.split("Stream mapping:")[0].split("Output #0")[0])
-    video, audio = None, False
-    for kind, desc in _INPUT_STREAM.findall(header):
-        if kind == "Video" and video is None and "attached pic" not in desc:
-            video = desc
-        elif kind == "Audio":
-            audio = True
-    return video, audio
+    video, rotation, audio, in_video = None, 0, False, False
+    for line in header.splitlines():
+        stream = _INPUT_STREAM.match(line)
+        if stream is not None:
+            kind, desc = stream.groups()
+            in_video = kind == "Video" and video is None and "attached pic" not in desc
+            video = desc if in_video else video
+            audio = audio or kind == "Audio"
+        elif in_video and (turn := _ROTATION.search(line)):
+            rotation = round(float(turn.group(1))) % 360
+    return video, rotation, audio
 
 
 def probe(path: Path) -> ClipInfo:
@@ -159,13 +167,18 @@ def probe(path: Path) -> ClipInfo:
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
     )  # fmt: skip
     stderr = proc.stderr.decode("utf-8", "replace")
-    video, has_audio = _streams(path, stderr)
+    video, rotation, has_audio = _streams(path, stderr)
     if video is None:
         raise AssembleError(f"{path} has no video stream")
     counts = _FRAMES.findall(stderr)
     if proc.returncode != 0 or not counts or int(counts[-1]) == 0:
         raise AssembleError(f"cannot read {path}: {ffmpeg_reason(stderr)}")
     info = _parse_video(video, path)
+    if rotation:
+        # phone videos: ffmpeg turns the decoded picture upright, so that is its size
+        info["signature"] += (f"rotation {rotation}",)
+        if rotation % 180:
+            info["width"], info["height"] = info["height"], info["width"]
     frames = int(counts[-1])
     return ClipInfo(frames=frames, duration=frames / info["fps"], has_audio=has_audio, **info)
 
@@ -179,5 +192,5 @@ def probe_audio(path: Path) -> bool:
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "level+info", "-i", str(path)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
     )  # fmt: skip
-    _, has_audio = _streams(path, proc.stderr.decode("utf-8", "replace"))
+    _, _, has_audio = _streams(path, proc.stderr.decode("utf-8", "replace"))
     return has_audio
