@@ -81,15 +81,17 @@ class Batch:
         }
 
 
-def _output(loaded: Loaded, override: Path | None) -> Path:
+def _output(loaded: Loaded, override: Path | None, preview: bool) -> Path:
     if override is not None:
         return override
     rel = loaded.board.output.path or f"out/{slug(loaded.board.name)}.mp4"
-    return (loaded.base_dir / rel).resolve()
+    target = (loaded.base_dir / rel).resolve()
+    # a quick look must never overwrite the finished video
+    return target.with_name(f"{target.stem}.preview{target.suffix}") if preview else target
 
 
 def load_variants(
-    file: str, sets: list[VariableSet], *, output: Path | None = None
+    file: str, sets: list[VariableSet], *, output: Path | None = None, preview: bool = False
 ) -> list[tuple[VariableSet, Loaded, Path]]:
     """Load `file` once per variable set; ConfigError lists every row's problems, and outputs
     that two rows would both write, before anything runs."""
@@ -107,7 +109,7 @@ def load_variants(
             suffix = f" ({variables.label})" if variables.label else ""
             issues += [dataclasses.replace(i, message=i.message + suffix) for i in exc.issues]
             continue
-        target = _output(loaded, output)
+        target = _output(loaded, output, preview)
         label = variables.label or file
         if target in writers:
             issues.append(Issue(label, 0, 0, "output.path", f"{target} is also written by {writers[target]}"))
@@ -119,7 +121,9 @@ def load_variants(
     return loaded_sets
 
 
-def load_batch(file: str, sets: list[VariableSet], *, service: str, output: Path | None = None) -> Batch:
+def load_batch(
+    file: str, sets: list[VariableSet], *, service: str, output: Path | None = None, preview: bool = False
+) -> Batch:
     """Load and plan every variant and combine their plans (shared shots once)."""
     single = len(sets) == 1 and sets[0].label is None
     variants = [
@@ -127,7 +131,7 @@ def load_batch(file: str, sets: list[VariableSet], *, service: str, output: Path
             variables.row or 1, variables.label, loaded, make_plan(loaded, service=service), target,
             "" if single else f"{target.stem}/",
         )  # fmt: skip
-        for variables, loaded, target in load_variants(file, sets, output=output)
+        for variables, loaded, target in load_variants(file, sets, output=output, preview=preview)
     ]
     return _combine(variants, service)
 

@@ -159,7 +159,8 @@ def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = ServiceConfig.from_env()
     sets = variable_sets(args.var, Path(args.vars) if args.vars else None)
     output = Path(args.out).resolve() if args.out else None
-    batch = load_batch(args.file, sets, service=config.identity if config.token else "emulator", output=output)
+    service = config.identity if config.token else "emulator"
+    batch = load_batch(args.file, sets, service=service, output=output, preview=args.preview)
     if not args.quiet:
         for issue in dict.fromkeys(w for v in batch.variants for w in v.loaded.warnings):
             err.print(str(issue), style="yellow", markup=False)

@@ -314,6 +314,10 @@ def _check_transitions(view: ShotView, following: list[ShotView], report: Report
 
 
 def _check_output(board: Storyboard, base_dir: FsPath, report: Report) -> None:
+    if board.output.size:
+        width, height = (int(v) for v in board.output.size.split("x"))
+        if width % 2 or height % 2:
+            report(("output", "size"), "width and height must be even (H.264 with yuv420p)", "error")
     music = board.output.music
     if music is not None and music.path and not (base_dir / music.path).is_file():
         report(("output", "music", "path"), f"{music.path}: file not found", "error")

@@ -266,3 +266,18 @@ def test_chaining_onto_a_cached_shot_does_not_pay_for_it_again(
     frames_a, _ = decode(Path(report["shots"][0]["clip"]))
     frames_b, _ = decode(Path(report["shots"][1]["clip"]))
     assert psnr(frames_a[-1], frames_b[0]) > 30  # b starts on the frame taken from a's clip
+
+
+def test_preview_is_small_fast_and_never_overwrites_the_video(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use(emulator, monkeypatch)
+    board = write_board(tmp_path, '  - {id: a, prompt: "shot a", resolution: 720p}\n')
+    assert main(["render", str(board), "--quiet", "--preview"]) == 0
+    preview = tmp_path.resolve() / "out" / "t.preview.mp4"
+    assert capsys.readouterr().out.strip() == str(preview)
+    _, size = decode(preview)
+    assert size == (850, 480)  # 1248x704 scaled to 480 px tall, even width
+    assert not (tmp_path / "out" / "t.mp4").exists()
+    report = json.loads((tmp_path / "out" / "t.preview.report.json").read_text())
+    assert report["shots"][0]["width"] == 1248
