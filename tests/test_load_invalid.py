@@ -635,6 +635,8 @@ CASES: list[tuple[str, str, list[str]]] = [
      ["5:24: shots[0].transition.type: must be one of cut, crossfade or fade (got 'wipe')"]),
     ("output-size", "version: 1\nname: t\noutput:\n  size: 1280*720\nshots:\n  - prompt: a fox\n",
      ["4:9: output.size: must be WIDTHxHEIGHT, e.g. 1280x720 (got '1280*720')"]),
+    ("output-size-odd", "version: 1\nname: t\noutput:\n  size: 1279x720\nshots:\n  - prompt: a fox\n",
+     ["4:9: output.size: width and height must be even (H.264 with yuv420p)"]),
 ]  # fmt: skip
 
 
