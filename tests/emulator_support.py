@@ -21,7 +21,7 @@ from PIL import Image
 
 from storyboard.emulator import Emulator
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+MEDIA = Path(__file__).resolve().parents[1] / "examples" / "media"  # copies of shared/media
 AUTH = {"Authorization": "Bearer test-token"}
 PRO = "doubao-seedance-1-0-pro-250528"
 PRO15 = "doubao-seedance-1-5-pro-251215"

@@ -28,7 +28,7 @@ from storyboard.emulator import Emulator
 from storyboard.errors import APIConnectionError, AuthenticationError, NotFoundError
 from storyboard.tasks import TaskResult, parse_response
 
-MEDIA = Path("/work/shared/media")
+MEDIA = Path(__file__).resolve().parents[1] / "examples" / "media"  # copies of shared/media
 MODEL = "doubao-seedance-1-0-pro-250528"  # 1.0 table: 480p 16:9 is 864x480
 WIDTH, HEIGHT = 864, 480
 DURATION = 2

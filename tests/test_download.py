@@ -22,7 +22,7 @@ from storyboard.config import ServiceConfig
 from storyboard.download import download_file
 from storyboard.errors import DownloadError
 
-PAYLOAD = Path("/work/shared/media/chaplin.mp4").read_bytes()
+PAYLOAD = (Path(__file__).resolve().parents[1] / "examples" / "media" / "vacation_2017.jpg").read_bytes()
 CUT_AT = 300_000
 
 
