@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from emulator_support import decode, psnr
+import numpy as np
+from emulator_support import decode, psnr, reference_crop
+from PIL import Image
 
 from storyboard.cli import main
 from storyboard.emulator import Emulator
@@ -281,3 +283,29 @@ def test_preview_is_small_fast_and_never_overwrites_the_video(
     assert not (tmp_path / "out" / "t.mp4").exists()
     report = json.loads((tmp_path / "out" / "t.preview.report.json").read_text())
     assert report["shots"][0]["width"] == 1248
+
+
+def test_chain_from_a_model_without_last_frames_uses_the_true_last_decoded_frame(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(emulator, monkeypatch)
+    shots = """\
+  - {id: a, prompt: "shot a", model: doubao-seedance-2-0-fast-260128, duration: 4, images: [{path: media/bird.jpg}]}
+  - {id: b, prompt: "shot b", model: doubao-seedance-2-0-fast-260128, duration: 4, chain: true}
+"""
+    board = write_board(tmp_path, shots)
+    assert main(["render", str(board), "--quiet"]) == 0
+    first = creates(emulator)[0]
+    assert first["body"]["return_last_frame"] is True  # asked for, but 2.x answers null (§7)
+    second = creates(emulator)[1]["body"]["content"][1]["image_url"]["url"]
+    assert second.startswith("data:image/png;base64,")  # taken from the clip, sent inline
+    report = json.loads((tmp_path / "out" / "t.report.json").read_text())
+    frames_a, _ = decode(Path(report["shots"][0]["clip"]))
+    frames_b, _ = decode(Path(report["shots"][1]["clip"]))
+    assert len(frames_a) == 97
+    # the frame kept in the cache is exactly the last decoded frame, not one near the end
+    kept = np.asarray(Image.open(Path(report["shots"][0]["clip"]).with_name("last_frame.png")).convert("RGB"))
+    assert np.array_equal(kept, frames_a[-1])
+    # and shot b starts on it (as the service crops it to 16:9, reference §9)
+    expected = reference_crop(Image.fromarray(frames_a[-1]), "16:9", (864, 496))
+    assert psnr(expected, frames_b[0]) > 30
