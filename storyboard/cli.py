@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from storyboard import __version__
-from storyboard.capabilities import PRICE_CURRENCY
+from storyboard.capabilities import PRICE_CURRENCY, PRICE_SOURCE
 from storyboard.errors import ConfigError, Issue
 from storyboard.variables import VariableSet, variable_sets
 
@@ -204,6 +204,7 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
     )
     out.print(f"total: {plan.estimated_tokens:,} tokens, estimated cost {total}", markup=False)
+    out.print(f"prices: {PRICE_SOURCE}", markup=False)
     return EXIT_OK
 
 

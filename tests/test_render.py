@@ -309,3 +309,41 @@ def test_chain_from_a_model_without_last_frames_uses_the_true_last_decoded_frame
     # and shot b starts on it (as the service crops it to 16:9, reference §9)
     expected = reference_crop(Image.fromarray(frames_a[-1]), "16:9", (864, 496))
     assert psnr(expected, frames_b[0]) > 30
+
+
+def test_music_url_is_downloaded_once_without_the_token(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers))
+            super().do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(ROOT / "examples" / "media"))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        use(emulator, monkeypatch, token="music-test-token-9")
+        url = f"http://127.0.0.1:{server.server_address[1]}/rain.mp3"
+        board = write_board(tmp_path, '  - {id: a, prompt: "shot a"}\n')
+        board.write_text(board.read_text().replace(
+            "preset: ultrafast}", f'preset: ultrafast, music: {{url: "{url}", volume: 0.5}}}}'
+        ))
+        assert main(["render", str(board), "--quiet"]) == 0
+        assert main(["render", str(board), "--quiet", "-o", str(tmp_path / "again.mp4")]) == 0
+    finally:
+        server.shutdown()
+    assert len(seen) == 1  # cached after the first download
+    assert "Authorization" not in seen[0] and "authorization" not in seen[0]
+    report = json.loads((tmp_path / "again.report.json").read_text())
+    assert report["assembly"]["has_audio"] is True
