@@ -136,7 +136,8 @@ def test_plan_table_output(board: str, capsys: pytest.CaptureFixture[str]) -> No
     tokens = 1920 * 1088 * (24 * 6 + 1) // 1024  # 1.0 pro defaults to 1080p
     assert f"{tokens:,}" in out
     assert '"duration": 6' in out
-    assert out.splitlines()[-1] == f"total: {tokens:,} tokens, estimated cost {tokens / 1e6 * 15:.4f} CNY"
+    assert out.splitlines()[-2] == f"total: {tokens:,} tokens, estimated cost {tokens / 1e6 * 15:.4f} CNY"
+    assert out.splitlines()[-1].startswith("prices: Volcengine Ark online tier, CNY per million tokens")
 
 
 def test_user_text_is_printed_as_typed(board: str, capsys: pytest.CaptureFixture[str]) -> None:
