@@ -5,7 +5,8 @@ tasks in flight and one create-rate limit; each video assembled as soon as all i
 ready, on a worker pool, while other videos are still generating; a failed video never stops
 the others — the failure summary (which shot, the service's code and message, what to change)
 and the batch summary. Prints nothing (progress goes through events) and reads no environment:
-the CLI builds the client, cache and journal.
+the CLI builds the client, cache and journal. Must not import the CLI layer or MoviePy (videos
+are made in `video.py`, which imports assembly only when it runs).
 """
 
 from __future__ import annotations
@@ -206,6 +207,8 @@ def _video_outcome(
 
 
 def _hint(error: Exception | None, shot: str) -> str:
+    if isinstance(error, APIError) and "fetch failed" in error.message.lower():
+        return "the service could not download an image url: make sure every url: is public, or use path:"
     if isinstance(error, GenerationFailed):
         code = error.code.lower()
         if "sensitive" in code or "moderation" in code:

@@ -4,7 +4,8 @@ Owns: turning a storyboard's shots into assembly clips (trims, transitions, capt
 seamless joins where a shot starts on the previous shot's last frame), skipping assembly when
 the output on disk is already exactly what it would make, fetching a music URL into the cache,
 and the per-video report (task ids, cached or generated, clip hashes, tokens, timings). MoviePy
-arrives only through assembly, imported when a video is assembled. Prints nothing.
+arrives only through assembly, imported when a video is assembled. Prints nothing; must not
+import the scheduler's callers (render, CLI).
 """
 
 from __future__ import annotations
