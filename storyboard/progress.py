@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from storyboard.render import VideoEvent
 from storyboard.scheduler import Event
 
 __all__ = ["JsonEvents", "LiveView", "Silent"]
@@ -35,6 +36,9 @@ class Silent:
     """--quiet: nothing while rendering."""
 
     def __call__(self, event: Event) -> None:
+        del event
+
+    def video(self, event: VideoEvent) -> None:
         del event
 
     def __enter__(self) -> Silent:
@@ -56,9 +60,18 @@ class JsonEvents:
             record["task_id"] = event.task_id
         if event.detail:
             record["detail"] = event.detail
+        self._write(record)
+
+    def _write(self, record: dict[str, object]) -> None:
         stream = self.stream or sys.stdout  # looked up late: tests and callers swap sys.stdout
         stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         stream.flush()
+
+    def video(self, event: VideoEvent) -> None:
+        record = {"event": "video", "video": event.video, "state": event.state, "elapsed": event.elapsed}
+        if event.detail:
+            record["detail"] = event.detail
+        self._write(record)
 
     def __enter__(self) -> JsonEvents:
         return self
@@ -74,6 +87,7 @@ class LiveView:
         self.console = console
         self.states = {s: ("waiting", 0.0, "") for s in shots}
         self.started = {s: 0.0 for s in shots}
+        self.videos: dict[str, tuple[str, float, float | None]] = {}  # name -> state, start, end
         self.t0 = time.monotonic()
         self.live: Live | None = None
 
@@ -85,9 +99,20 @@ class LiveView:
             end = elapsed if state in _FINISHED else time.monotonic() - self.t0
             since = max(0.0, end - self.started[shot])
             table.add_row(escape(shot), f"[{_STYLE[state]}]{state}[/]", f"{since:5.1f}s", escape(detail[:80]))
+        now = time.monotonic() - self.t0
+        for name, (state, start, end) in self.videos.items():
+            style = {"assembling": "blue", "done": "green"}.get(state, "red")
+            table.add_row(escape(f"video {name}"), f"[{style}]{state}[/]", f"{(end or now) - start:5.1f}s", "")
         done = sum(s in _FINISHED for s, _, _ in self.states.values())
         bar = ProgressBar(total=len(self.states), completed=done, width=40)
         return Group(table, bar)
+
+    def video(self, event: VideoEvent) -> None:
+        """Assembly progress (called from assembly worker threads)."""
+        start = self.videos.get(event.video, ("", event.elapsed, None))[1]
+        self.videos[event.video] = (event.state, start, None if event.state == "assembling" else event.elapsed)
+        if self.live is None:
+            self.console.print(f"{event.elapsed:7.1f}s video {event.video}: {event.state}", markup=False)
 
     def __call__(self, event: Event) -> None:
         if event.state in ("submitted", "resumed"):

@@ -29,7 +29,20 @@ from storyboard.plan import Plan
 from storyboard.scheduler import Event, PollPolicy, Scheduler, ShotOutcome
 from storyboard.video import VideoResult, finish_video
 
-__all__ = ["BatchResult", "RenderOptions", "VideoOutcome", "default_jobs", "default_rate", "failure_summary", "render"]
+__all__ = [
+    "BatchResult", "RenderOptions", "VideoEvent", "VideoOutcome", "default_jobs", "default_rate",
+    "failure_summary", "render",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VideoEvent:
+    """One state change of one output video (assembly runs on worker threads)."""
+
+    video: str
+    state: Literal["assembling", "done", "failed"]
+    elapsed: float
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ def render(
     journal: Journal,
     options: RenderOptions,
     on_event: Callable[[Event], None] = lambda _e: None,
+    on_video: Callable[[VideoEvent], None] = lambda _e: None,
 ) -> BatchResult:
     """Generate what the cache lacks and assemble every video of `batch`.
 
@@ -145,11 +159,14 @@ def render(
             if any(s in ("failed", "blocked") for s in states):
                 failed[v.number] = failure_summary(v.plan, outcomes_of(v))
                 continue
-            pending[v.number] = pool.submit(
+            on_video(VideoEvent(v.name, "assembling", round(time.monotonic() - started, 3)))
+            future = pool.submit(
                 finish_video, v.loaded, v.plan, outcomes_of(v), owned=batch.owned(v), client=client, cache=cache,
                 output=v.output, preview=options.preview, polls=scheduler.polls,
                 generation_seconds=finished_at[v.number] - started,
             )  # fmt: skip
+            future.add_done_callback(lambda f, name=v.name: on_video(_finished(name, f, started)))
+            pending[v.number] = future
 
     scheduler = Scheduler(
         batch.plan,
@@ -178,6 +195,14 @@ def render(
             }
             raise RenderError(shot_errors, single.error)
     return result
+
+
+def _finished(name: str, future: Future[VideoResult], started: float) -> VideoEvent:
+    elapsed = round(time.monotonic() - started, 3)
+    error = future.exception()
+    if error is None:
+        return VideoEvent(name, "done", elapsed, str(future.result().output))
+    return VideoEvent(name, "failed", elapsed, str(error))
 
 
 def _video_outcome(

@@ -186,7 +186,10 @@ def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
         view = LiveView(err, [j.id for j in batch.plan.jobs])
     try:
         with _service(config, cache_root, err, args.quiet) as client, view:
-            result = render(batch, client=client, cache=cache, journal=journal, options=options, on_event=view)
+            result = render(
+                batch, client=client, cache=cache, journal=journal, options=options, on_event=view,
+                on_video=view.video,
+            )  # fmt: skip
     except RenderInterrupted as exc:
         err.print(str(exc), style="red", markup=False)
         return EXIT_INTERRUPTED

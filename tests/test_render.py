@@ -79,7 +79,14 @@ def test_quickstart_renders_with_embedded_emulator(tmp_path: Path, capsys: pytes
 def test_embedded_notice_says_how_to_render_for_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     board = write_board(tmp_path, '  - {prompt: "one"}\n')
     assert main(["render", str(board), "--json-events"]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    events = [json.loads(line) for line in out.splitlines()[:-1]]
+    # ("running" shows up only when a poll lands while the task is still processing)
+    assert [(e["event"], e["state"]) for e in events if e["state"] != "running"] == [
+        ("shot", "submitted"), ("shot", "downloading"), ("shot", "done"),
+        ("video", "assembling"), ("video", "done"),
+    ]  # fmt: skip
+    assert out.splitlines()[-1] == str(tmp_path.resolve() / "out" / "t.mp4")
     assert err.splitlines()[0] == (
         "ACEDATACLOUD_API_TOKEN is not set: rendering with the built-in emulator (free placeholder "
         "clips). To render with SeeDance on AceData Cloud, set ACEDATACLOUD_API_TOKEN."
