@@ -23,7 +23,7 @@ from rich.table import Table
 
 from storyboard import __version__
 from storyboard.capabilities import PRICE_CURRENCY, PRICE_SOURCE
-from storyboard.errors import ConfigError, Issue
+from storyboard.errors import ConfigError, Issue, StoryboardError
 from storyboard.variables import VariableSet, variable_sets
 
 if TYPE_CHECKING:
@@ -135,6 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return EXIT_INTERRUPTED
+    except StoryboardError as exc:  # e.g. an unusable cache directory: one line, no traceback
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_FAILED
+    except OSError as exc:  # the disk, not the input: full, read-only, permissions
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"error: {exc.strerror or exc}{where}", markup=False)
+        return EXIT_FAILED
     raise AssertionError(f"unhandled command {args.command}")  # argparse makes this unreachable
 
 

@@ -354,3 +354,14 @@ def test_music_url_is_downloaded_once_without_the_token(
     assert "Authorization" not in seen[0] and "authorization" not in seen[0]
     report = json.loads((tmp_path / "again.report.json").read_text())
     assert report["assembly"]["has_audio"] is True
+
+
+def test_unusable_cache_directory_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("STORYBOARD_CACHE_DIR", str(blocker))
+    board = write_board(tmp_path, '  - {prompt: "one"}\n')
+    assert main(["render", str(board)]) == 1
+    assert capsys.readouterr().err.strip() == f"error: cache directory {blocker} cannot be created: Not a directory"
