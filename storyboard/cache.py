@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,10 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
+from storyboard.atomic import write_atomic
 from storyboard.errors import CacheError
 
-__all__ = ["CACHE_DIR_ENV", "Cache", "CachedClip", "default_cache_dir", "fsync_dir", "sha256_file", "write_atomic"]
+__all__ = ["CACHE_DIR_ENV", "Cache", "CachedClip", "default_cache_dir", "sha256_file"]
 
 log = logging.getLogger(__name__)
 CACHE_DIR_ENV = "STORYBOARD_CACHE_DIR"
@@ -39,34 +39,6 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside `path` durable (a no-op where directories can't be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write `data` to `dest` so that readers see the old file or the new one, never half."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(dest.parent)
 
 
 @dataclass(frozen=True)
@@ -132,16 +104,15 @@ class Cache:
         record["clip_sha256"] = sha256_file(clip)
         record["clip_bytes"] = clip.stat().st_size
         os.replace(clip, folder / "clip.mp4")
+        kept: Path | None = None
+        record["last_frame_sha256"] = None
         if last_frame is not None:
             record["last_frame_sha256"] = sha256_file(last_frame)
-            os.replace(last_frame, folder / "last_frame.png")
-        else:
-            record["last_frame_sha256"] = None
+            kept = folder / "last_frame.png"
+            os.replace(last_frame, kept)
         # meta.json last: an entry without it is invisible, so a crash never leaves a half entry
         write_atomic(folder / "meta.json", json.dumps(record, indent=2, sort_keys=True).encode())
-        entry = self.get(key)
-        assert entry is not None, "an entry just written must read back"
-        return entry
+        return CachedClip(key, folder / "clip.mp4", kept, record)
 
     def add_last_frame(self, entry: CachedClip, png: Path) -> CachedClip:
         """Store a last frame taken later (for a shot that became a chain's upstream)."""

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from storyboard.atomic import fsync_dir
 from storyboard.errors import DownloadError
 
 __all__ = ["DOWNLOAD_TIMEOUT", "download_file"]
@@ -164,16 +165,7 @@ def _retryable(status: int) -> bool:
 
 def _finish(part: Path, dest: Path) -> None:
     os.replace(part, dest)
-    try:  # make the rename itself durable; not every platform can open a directory
-        fd = os.open(dest.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(dest.parent)  # make the rename itself durable
 
 
 def _short(url: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from storyboard.cache import write_atomic
+from storyboard.atomic import write_atomic
 
 __all__ = ["Journal", "JournalEntry"]
 
@@ -61,11 +61,3 @@ class Journal:
 
     def remove(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
-
-    def entries(self) -> list[JournalEntry]:
-        out = []
-        for file in sorted(self.root.glob("*.json")):
-            entry = self.get(file.stem)
-            if entry is not None:
-                out.append(entry)
-        return out
