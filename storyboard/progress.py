@@ -20,7 +20,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from storyboard.render import VideoEvent
-from storyboard.scheduler import Event
+from storyboard.scheduler import TERMINAL, Event
 
 __all__ = ["JsonEvents", "LiveView", "Silent"]
 
@@ -29,7 +29,6 @@ _STYLE = {
     "resumed": "yellow", "running": "yellow", "downloading": "blue", "done": "green",
     "failed": "red", "blocked": "red",
 }  # fmt: skip
-_FINISHED = {"cached", "done", "failed", "blocked"}
 
 
 class Silent:
@@ -96,14 +95,14 @@ class LiveView:
         for column in ("shot", "state", "time", "detail"):
             table.add_column(column, no_wrap=column != "detail")
         for shot, (state, elapsed, detail) in self.states.items():
-            end = elapsed if state in _FINISHED else time.monotonic() - self.t0
+            end = elapsed if state in TERMINAL else time.monotonic() - self.t0
             since = max(0.0, end - self.started[shot])
             table.add_row(escape(shot), f"[{_STYLE[state]}]{state}[/]", f"{since:5.1f}s", escape(detail[:80]))
         now = time.monotonic() - self.t0
         for name, (state, start, end) in self.videos.items():
             style = {"assembling": "blue", "done": "green"}.get(state, "red")
             table.add_row(escape(f"video {name}"), f"[{style}]{state}[/]", f"{(end or now) - start:5.1f}s", "")
-        done = sum(s in _FINISHED for s, _, _ in self.states.values())
+        done = sum(s in TERMINAL for s, _, _ in self.states.values())
         bar = ProgressBar(total=len(self.states), completed=done, width=40)
         return Group(table, bar)
 

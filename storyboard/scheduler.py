@@ -26,7 +26,6 @@ from storyboard.errors import (
     AuthenticationError,
     InsufficientBalanceError,
     NotFoundError,
-    PermissionDeniedError,
     RenderInterrupted,
     StoryboardError,
 )
@@ -35,7 +34,7 @@ from storyboard.journal import Journal
 from storyboard.plan import Plan, ShotJob
 from storyboard.tasks import TaskResult
 
-__all__ = ["Event", "PollPolicy", "Scheduler", "ShotOutcome", "State"]
+__all__ = ["TERMINAL", "Event", "PollPolicy", "Scheduler", "ShotOutcome", "State"]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ State = Literal[
     "waiting", "queued", "cached", "submitted", "resumed", "running", "downloading", "done",
     "failed", "blocked",
 ]  # fmt: skip
-_TERMINAL = {"cached", "done", "failed", "blocked"}
+TERMINAL: frozenset[State] = frozenset({"cached", "done", "failed", "blocked"})
 _FATAL = (AuthenticationError, InsufficientBalanceError)
 MAX_POLL_FAILURES = 6  # consecutive failed poll rounds before we stop and leave tasks journaled
 
@@ -195,42 +194,49 @@ class Scheduler:
 
     def _start_ready(self) -> None:
         for outcome in self.outcomes.values():
-            if outcome.state not in ("waiting", "queued"):
-                continue
-            deps = self._deps_state(outcome)
-            if deps == "blocked":
-                outcome.error = None
-                self._emit(outcome, "blocked", "an upstream shot failed")
-                continue
-            if deps == "wait":
-                continue
-            job = outcome.job
-            if not self._forced(job.id):
-                entry = self.cache.get(job.cache_key)
-                if entry is not None:
-                    outcome.entry, outcome.source = entry, "cache"
-                    outcome.task_id = entry.meta.get("task_id")
-                    self._emit(outcome, "cached")
+            if outcome.state == "waiting":
+                deps = self._deps_state(outcome)
+                if deps == "blocked":
+                    self._emit(outcome, "blocked", "an upstream shot failed")
                     continue
-            journaled = self.journal.get(job.cache_key)
-            if journaled is not None and journaled.state == "submitted" and journaled.task_id:
-                outcome.task_id, outcome.source = journaled.task_id, "resumed"
-                outcome.submitted_at = time.monotonic() - max(0.0, time.time() - journaled.submitted_at)
-                self._emit(outcome, "resumed", "polling a task submitted by an earlier render")
+                if deps == "wait" or not self._needs_generating(outcome):
+                    continue
+            elif outcome.state != "queued":
                 continue
-            if journaled is not None and journaled.state == "uncertain" and not self._forced(job.id):
-                outcome.error = APIError(
-                    "an earlier create request for this shot was sent but got no answer, so the "
-                    "service may be generating it already"
-                )
-                outcome.error.maybe_submitted = True
-                self._emit(outcome, "failed", str(outcome.error))
-                continue
-            if self._in_flight() >= self.jobs or not self._rate_allows():
-                if outcome.state != "queued":
-                    self._emit(outcome, "queued")
-                continue
-            self._submit(outcome)
+            if self._in_flight() < self.jobs and self._rate_allows():
+                self._submit(outcome)
+            elif outcome.state != "queued":
+                self._emit(outcome, "queued")
+
+    def _needs_generating(self, outcome: ShotOutcome) -> bool:
+        """Settle a shot whose inputs are ready from the cache or the journal, once.
+
+        False when it is settled (cached, resumed, or refused); True when it must be submitted —
+        it then waits as "queued" for a slot without looking at the cache or journal again.
+        """
+        job = outcome.job
+        if not self._forced(job.id):
+            entry = self.cache.get(job.cache_key)
+            if entry is not None:
+                outcome.entry, outcome.source = entry, "cache"
+                outcome.task_id = entry.meta.get("task_id")
+                self._emit(outcome, "cached")
+                return False
+        journaled = self.journal.get(job.cache_key)
+        if journaled is not None and journaled.state == "submitted" and journaled.task_id:
+            outcome.task_id, outcome.source = journaled.task_id, "resumed"
+            outcome.submitted_at = time.monotonic() - max(0.0, time.time() - journaled.submitted_at)
+            self._emit(outcome, "resumed", "polling a task submitted by an earlier render")
+            return False
+        if journaled is not None and journaled.state == "uncertain" and not self._forced(job.id):
+            outcome.error = APIError(
+                "an earlier create request for this shot was sent but got no answer, so the "
+                "service may be generating it already"
+            )
+            outcome.error.maybe_submitted = True
+            self._emit(outcome, "failed", str(outcome.error))
+            return False
+        return True
 
     def _rate_allows(self) -> bool:
         """True when one more create stays within `rate` (N creates per W seconds, sliding)."""
