@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from storyboard.images import ImageInfo, data_uri, inspect_image
 from storyboard.load import Loaded
 from storyboard.shots import ShotView, views
 
-__all__ = ["CACHE_VERSION", "Plan", "ShotJob", "canonical_json", "make_plan"]
+__all__ = ["CACHE_VERSION", "Plan", "ShotJob", "canonical_json", "estimated_cost", "make_plan"]
 
 CACHE_VERSION = 1  # bump when the meaning of a cached clip changes
 
@@ -97,8 +98,7 @@ class Plan:
 
     @property
     def estimated_cost(self) -> float | None:
-        costs = [j.estimated_cost for j in self.jobs]
-        return None if any(c is None for c in costs) else round(sum(c for c in costs if c), 4)
+        return estimated_cost(self.jobs)
 
     def job(self, shot_id: str) -> ShotJob:
         return next(j for j in self.jobs if j.id == shot_id)
@@ -121,6 +121,12 @@ class Plan:
             "currency": PRICE_CURRENCY,
             "price_source": PRICE_SOURCE,
         }
+
+
+def estimated_cost(jobs: Iterable[ShotJob]) -> float | None:
+    """Total estimated cost of `jobs`; None when a job's model has no published price."""
+    costs = [j.estimated_cost for j in jobs]
+    return None if any(c is None for c in costs) else round(sum(c for c in costs if c), 4)
 
 
 def _chained_placeholder(shot_id: str) -> str:

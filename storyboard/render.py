@@ -16,18 +16,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from storyboard.batch import Batch, Variant
 from storyboard.cache import Cache
 from storyboard.capabilities import MODELS
 from storyboard.client import SeedanceClient
-from storyboard.errors import APIError, BadRequestError, GenerationFailed, RenderError, StoryboardError
+from storyboard.errors import APIError, BadRequestError, GenerationFailed, StoryboardError
 from storyboard.journal import Journal
 from storyboard.plan import Plan
-from storyboard.scheduler import Event, PollPolicy, Scheduler, ShotOutcome
-from storyboard.video import VideoResult, finish_video
+from storyboard.scheduler import TERMINAL, Event, PollPolicy, Scheduler, ShotOutcome
+from storyboard.video import VideoResult, fetch_music, finish_video
 
 __all__ = [
     "BatchResult", "RenderOptions", "VideoEvent", "VideoOutcome", "default_jobs", "default_rate",
@@ -131,10 +130,11 @@ def render(
 ) -> BatchResult:
     """Generate what the cache lacks and assemble every video of `batch`.
 
-    A single storyboard whose shots failed raises RenderError with the failure summary; in a
-    batch of several, failed videos are reported in the result and the rest are finished.
+    A video whose shots failed (or whose assembly failed) is reported in the result with its
+    failure summary; the other videos are finished all the same.
     """
     started = time.monotonic()
+    music = {v.number: fetch_music(v.loaded, client, cache) for v in batch.variants}
     workers = options.assemblers or max(1, (os.cpu_count() or 2) // 2)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assemble")
     pending: dict[int, Future[VideoResult]] = {}
@@ -147,21 +147,21 @@ def render(
 
     def check_variants(event: Event) -> None:
         on_event(event)
-        if event.state not in ("cached", "done", "failed", "blocked"):
+        if event.state not in TERMINAL:
             return
         for v in batch.variants:
             if v.number in pending or v.number in failed:
                 continue
-            states = [o.state for o in outcomes_of(v).values()]
-            if any(s not in ("cached", "done", "failed", "blocked") for s in states):
+            shots = outcomes_of(v)
+            if any(o.state not in TERMINAL for o in shots.values()):
                 continue
             finished_at[v.number] = time.monotonic()
-            if any(s in ("failed", "blocked") for s in states):
-                failed[v.number] = failure_summary(v.plan, outcomes_of(v))
+            if any(o.state in ("failed", "blocked") for o in shots.values()):
+                failed[v.number] = failure_summary(v.plan, shots)
                 continue
             on_video(VideoEvent(v.name, "assembling", round(time.monotonic() - started, 3)))
             future = pool.submit(
-                finish_video, v.loaded, v.plan, outcomes_of(v), owned=batch.owned(v), client=client, cache=cache,
+                finish_video, v.loaded, v.plan, shots, owned=batch.owned(v), music_file=music[v.number],
                 output=v.output, preview=options.preview, polls=scheduler.polls,
                 generation_seconds=finished_at[v.number] - started,
             )  # fmt: skip
@@ -185,15 +185,6 @@ def render(
         pool.shutdown(wait=True)
     videos = [_video_outcome(batch, v, pending, failed, scheduler, finished_at, started) for v in batch.variants]
     result = BatchResult(tuple(videos), len(batch.plan.jobs), scheduler.polls, time.monotonic() - started)
-    if len(batch.variants) == 1 and result.failed and result.videos[0].result is None:
-        single = result.videos[0]
-        if single.variant.number in failed:
-            shot_errors = {
-                j.id: o.error or RuntimeError("blocked")
-                for j, o in zip(single.variant.plan.jobs, outcomes_of(single.variant).values())
-                if o.state in ("failed", "blocked")
-            }
-            raise RenderError(shot_errors, single.error)
     return result
 
 
@@ -226,7 +217,8 @@ def _video_outcome(
     try:
         result = pending[v.number].result()
     except (StoryboardError, OSError) as exc:
-        return VideoOutcome(v, "failed", None, f"assembly failed: {exc}", seconds=time.monotonic() - started, **common)
+        error = f"assembly failed: {exc} (the clips are cached; fix and render again)"
+        return VideoOutcome(v, "failed", None, error, seconds=time.monotonic() - started, **common)
     seconds = finished_at[v.number] - started + result.report["timings"]["assembly_seconds"]
     return VideoOutcome(v, "done", result, "", seconds=seconds, **common)
 

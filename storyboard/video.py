@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storyboard.cache import Cache, sha256_file, write_atomic
+from storyboard.atomic import write_atomic
+from storyboard.cache import Cache, sha256_file
 from storyboard.capabilities import PRICE_CURRENCY
 from storyboard.client import SeedanceClient
 from storyboard.load import Loaded
-from storyboard.plan import Plan, ShotJob, canonical_json
+from storyboard.plan import Plan, ShotJob, canonical_json, estimated_cost
 from storyboard.scheduler import ShotOutcome
 
-__all__ = ["VideoResult", "finish_video", "report_path"]
+__all__ = ["VideoResult", "fetch_music", "finish_video", "report_path"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,7 @@ def finish_video(
     outcomes: dict[str, ShotOutcome],
     *,
     owned: set[str],
-    client: SeedanceClient,
-    cache: Cache,
+    music_file: Path | None,
     output: Path,
     preview: bool,
     polls: int,
@@ -57,7 +57,8 @@ def finish_video(
     """Assemble `plan`'s cached clips into `output` and write its report beside it.
 
     `outcomes` are by this storyboard's shot ids; `owned` names the shots whose generation in
-    this run counts for this video (a shot shared with an earlier variant is "shared" here).
+    this run counts for this video (a shot shared with an earlier variant is "shared" here);
+    `music_file` is what `fetch_music` returned.
     """
     from storyboard.assemble import ClipSpec, assemble  # MoviePy: only when a video is made
 
@@ -77,7 +78,6 @@ def finish_video(
                 continues_previous=_continues_previous(plan, index),
             )
         )
-    music_file = _music_file(loaded, client, cache)
     key = _assembly_key(loaded, clips, outcomes, plan, music_file, preview)
     rpath = report_path(output)
     previous = _unchanged_assembly(rpath, output, key)
@@ -159,8 +159,12 @@ def _continues_previous(plan: Plan, index: int) -> bool:
     return first_frames == [previous]
 
 
-def _music_file(loaded: Loaded, client: SeedanceClient, cache: Cache) -> Path | None:
-    """A music URL is downloaded once into the cache; a path is assembly's business."""
+def fetch_music(loaded: Loaded, client: SeedanceClient, cache: Cache) -> Path | None:
+    """Download a music URL into the cache (once per URL); None for a path, which assembly reads.
+
+    Called before any shot is submitted — a broken URL then costs nothing — and one video at a
+    time, so two assemblies never download the same file at once.
+    """
     music = loaded.board.output.music
     if music is None or music.url is None:
         return None
@@ -220,14 +224,9 @@ def _report(
             "generated": len(generated),
             "cached": len(shots) - len(generated),
             "tokens_generated": tokens,
-            "estimated_cost_generated": _cost(plan, {s["id"] for s in generated}),
+            "estimated_cost_generated": estimated_cost(j for j in plan.jobs if j.id in {s["id"] for s in generated}),
             "currency": PRICE_CURRENCY,
             "poll_requests": polls,
         },
         "assembly": assembly,
     }
-
-
-def _cost(plan: Plan, ids: set[str]) -> float | None:
-    costs = [j.estimated_cost for j in plan.jobs if j.id in ids]
-    return None if any(c is None for c in costs) else round(sum(c for c in costs if c), 4)
