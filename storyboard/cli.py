@@ -13,9 +13,9 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,11 +23,13 @@ from rich.table import Table
 
 from storyboard import __version__
 from storyboard.capabilities import PRICE_CURRENCY, PRICE_SOURCE
+from storyboard.config import ServiceConfig
 from storyboard.errors import ConfigError, Issue, StoryboardError
 from storyboard.variables import VariableSet, variable_sets
 
 if TYPE_CHECKING:
     from storyboard.batch import Batch
+    from storyboard.load import Loaded
 
 __all__ = ["main"]
 
@@ -132,8 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _print_issues(exc.issues, err)
         return EXIT_INPUT
-    except KeyboardInterrupt:
-        err.print("interrupted")
+    except KeyboardInterrupt:  # outside generation (that path says which tasks still run)
+        err.print("interrupted; finished shots are cached, so running the same command again resumes", markup=False)
         return EXIT_INTERRUPTED
     except StoryboardError as exc:  # e.g. an unusable cache directory: one line, no traceback
         err.print(f"error: {exc}", markup=False)
@@ -151,14 +153,25 @@ def _print_issues(issues: Sequence[Issue], console: Console) -> None:
         console.print(str(issue), style=style, markup=False)
 
 
-def _sets(args: argparse.Namespace) -> list[VariableSet]:
+def print_warnings(loaded: Iterable[Loaded], console: Console) -> None:
+    """Warnings of every variant, each once (rows of a batch share most of them)."""
+    _print_issues(list(dict.fromkeys(w for one in loaded for w in one.warnings)), console)
+
+
+def sets_from_args(args: argparse.Namespace) -> list[VariableSet]:
+    """The variable sets `--var` and `--vars` ask for (one, or one per variants row)."""
     return variable_sets(args.var, Path(args.vars) if args.vars else None)
+
+
+def service_identity(config: ServiceConfig) -> str:
+    """Who will render, for cache keys: the configured service, or the embedded emulator."""
+    return config.identity if config.token else "emulator"
 
 
 def _validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     from storyboard.batch import load_variants
 
-    sets = _sets(args)
+    sets = sets_from_args(args)
     code = EXIT_OK
     for file in args.files:
         try:
@@ -167,25 +180,18 @@ def _validate(args: argparse.Namespace, out: Console, err: Console) -> int:
             _print_issues(exc.issues, err)
             code = EXIT_INPUT
             continue
-        _print_issues(list(dict.fromkeys(w for _, loaded, _ in loaded_sets for w in loaded.warnings)), err)
+        print_warnings((loaded for _, loaded, _ in loaded_sets), err)
         n = len(loaded_sets[0][1].board.shots)
         rows = f", {len(loaded_sets)} variants" if len(loaded_sets) > 1 else ""
         out.print(f"{file}: ok ({n} shot{'s' if n != 1 else ''}{rows})", markup=False)
     return code
 
 
-def _service_identity() -> str:
-    from storyboard.config import ServiceConfig
-
-    config = ServiceConfig.from_env()
-    return config.identity if config.token else "emulator"
-
-
 def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     from storyboard.batch import load_batch
 
-    batch = load_batch(args.file, _sets(args), service=_service_identity())
-    _print_issues(list(dict.fromkeys(w for v in batch.variants for w in v.loaded.warnings)), err)
+    batch = load_batch(args.file, sets_from_args(args), service=service_identity(ServiceConfig.from_env()))
+    print_warnings((v.loaded for v in batch.variants), err)
     if len(batch.variants) > 1:
         return _plan_variants(batch, args.json, out)
     plan = batch.plan
@@ -207,12 +213,13 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     for job in plan.jobs:
         out.print(f"[bold]{job.id}[/bold] request:")
         out.print(json.dumps(job.display_request(), ensure_ascii=False), markup=False)
-    total = "n/a (no published price for a model)" if plan.estimated_cost is None else (
-        f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
-    )
-    out.print(f"total: {plan.estimated_tokens:,} tokens, estimated cost {total}", markup=False)
+    out.print(f"total: {plan.estimated_tokens:,} tokens, estimated cost {_cost_words(plan.estimated_cost)}", markup=False)
     out.print(f"prices: {PRICE_SOURCE}", markup=False)
     return EXIT_OK
+
+
+def _cost_words(cost: float | None) -> str:
+    return "n/a (no published price for a model)" if cost is None else f"{cost:.4f} {PRICE_CURRENCY}"
 
 
 def _plan_variants(batch: Batch, as_json: bool, out: Console) -> int:
@@ -228,14 +235,13 @@ def _plan_variants(batch: Batch, as_json: bool, out: Console) -> int:
         table.add_row(str(v.number), escape(str(v.output)), ", ".join(new) or "-", ", ".join(shared) or "-")
     out.print(table)
     plan = batch.plan
-    cost = "n/a (no published price for a model)" if plan.estimated_cost is None else (
-        f"{plan.estimated_cost:.4f} {PRICE_CURRENCY}"
-    )
+    cost = _cost_words(plan.estimated_cost)
     out.print(
         f"total: {len(plan.jobs)} unique generations for {sum(len(v.plan.jobs) for v in batch.variants)} "
         f"shots, {plan.estimated_tokens:,} tokens, estimated cost {cost}",
         markup=False,
     )
+    out.print(f"prices: {PRICE_SOURCE}", markup=False)
     return EXIT_OK
 
 

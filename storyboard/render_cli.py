@@ -22,8 +22,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from storyboard.batch import Batch, load_batch
-from storyboard.cache import Cache, default_cache_dir, write_atomic
+from storyboard.atomic import write_atomic
+from storyboard.cache import Cache, default_cache_dir
 from storyboard.capabilities import PRICE_CURRENCY
+from storyboard.cli import (  # the command layer's shared pieces; cli imports this module lazily
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVICE,
+    print_warnings,
+    service_identity,
+    sets_from_args,
+)
 from storyboard.client import SeedanceClient
 from storyboard.config import TOKEN_ENV, ServiceConfig
 from storyboard.errors import (
@@ -32,7 +42,6 @@ from storyboard.errors import (
     ConfigError,
     InsufficientBalanceError,
     Issue,
-    RenderError,
     RenderInterrupted,
 )
 from storyboard.journal import Journal
@@ -40,11 +49,9 @@ from storyboard.plan import ShotJob
 from storyboard.progress import JsonEvents, LiveView, Silent
 from storyboard.render import BatchResult, RenderOptions, render
 from storyboard.scheduler import PollPolicy
-from storyboard.variables import variable_sets
 
 __all__ = ["EMBEDDED_NOTICE", "run_render"]
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_SERVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EMBEDDED_NOTICE = (
     f"{TOKEN_ENV} is not set: rendering with the built-in emulator (free placeholder clips). "
     f"To render with SeeDance on AceData Cloud, set {TOKEN_ENV}."
@@ -85,14 +92,14 @@ def _service(config: ServiceConfig, cache_root: Path, err: Console, quiet: bool)
             yield client
 
 
-def _to_generate(batch: Batch, cache: Cache, journal: Journal, force: object) -> list[ShotJob]:
-    """Jobs that will be paid for: not cached (or forced) and not already running."""
-    jobs = []
-    for job in batch.plan.jobs:
-        forced = force is True or (isinstance(force, set) and job.id in force)
-        if (forced or cache.get(job.cache_key) is None) and journal.get(job.cache_key) is None:
-            jobs.append(job)
-    return jobs
+def _status(job: ShotJob, cache: Cache, journal: Journal, force: object) -> str:
+    """What a render would do with `job`: resume it, take it from the cache, or pay for it."""
+    if journal.get(job.cache_key) is not None:
+        return "in flight from an earlier render (resume polling; free)"
+    forced = force is True or (isinstance(force, set) and job.id in force)
+    if not forced and cache.get(job.cache_key) is not None:
+        return "cached (free)"
+    return "generate"
 
 
 def _cost_text(jobs: list[ShotJob]) -> str:
@@ -115,14 +122,11 @@ def _check_budget(args: argparse.Namespace, jobs: list[ShotJob]) -> None:
 
 
 def _dry_run(batch: Batch, cache: Cache, journal: Journal, force: object, out: Console) -> int:
-    paying = _to_generate(batch, cache, journal, force)
+    paying = []
     for job in batch.plan.jobs:
-        if job in paying:
-            state = "generate"
-        elif journal.get(job.cache_key) is not None:
-            state = "in flight from an earlier render (resume polling; free)"
-        else:
-            state = "cached (free)"
+        state = _status(job, cache, journal, force)
+        if state == "generate":
+            paying.append(job)
         needs = f" after {', '.join(job.depends_on)}" if job.depends_on else ""
         out.print(f"{job.id}: {state}{needs} — {job.width}x{job.height}, {job.seconds:g} s, "
                   f"~{job.estimated_tokens:,} tokens", markup=False)  # fmt: skip
@@ -157,20 +161,20 @@ def _summary(result: BatchResult, out: Console) -> Path:
 def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Run `storyboard render`; returns the exit code."""
     config = ServiceConfig.from_env()
-    sets = variable_sets(args.var, Path(args.vars) if args.vars else None)
     output = Path(args.out).resolve() if args.out else None
-    service = config.identity if config.token else "emulator"
-    batch = load_batch(args.file, sets, service=service, output=output, preview=args.preview)
+    batch = load_batch(
+        args.file, sets_from_args(args), service=service_identity(config), output=output, preview=args.preview
+    )
     if not args.quiet:
-        for issue in dict.fromkeys(w for v in batch.variants for w in v.loaded.warnings):
-            err.print(str(issue), style="yellow", markup=False)
+        print_warnings((v.loaded for v in batch.variants), err)
     force = _force(args, batch)
     cache_root = default_cache_dir(os.environ)
     cache = Cache(cache_root)
     journal = Journal(cache_root / "journal")
     if args.dry_run:
         return _dry_run(batch, cache, journal, force, out)
-    _check_budget(args, _to_generate(batch, cache, journal, force))
+    if args.max_cost is not None or args.max_shots is not None:  # only then is every entry read
+        _check_budget(args, [j for j in batch.plan.jobs if _status(j, cache, journal, force) == "generate"])
     options = RenderOptions(
         jobs=args.jobs,
         rate=(args.max_rpm, 60.0) if args.max_rpm else None,
@@ -193,9 +197,6 @@ def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
     except RenderInterrupted as exc:
         err.print(str(exc), style="red", markup=False)
         return EXIT_INTERRUPTED
-    except RenderError as exc:
-        err.print(str(exc), style="red", markup=False)
-        return EXIT_FAILED
     except (AuthenticationError, InsufficientBalanceError) as exc:
         err.print(f"the service refused the request: {exc}", style="red", markup=False)
         return EXIT_SERVICE
@@ -220,10 +221,7 @@ def run_render(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _single(result: BatchResult, args: argparse.Namespace, out: Console, err: Console) -> int:
     video = result.videos[0]
     if video.result is None:
-        message = video.error
-        if message.startswith("assembly failed: "):
-            message += " (the clips are cached; fix and render again)"
-        err.print(message, style="red", markup=False)
+        err.print(video.error, style="red", markup=False)
         return EXIT_FAILED
     totals = video.result.report["totals"]
     if not args.quiet and not args.json_events:
