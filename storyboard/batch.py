@@ -52,9 +52,6 @@ class Batch:
     owner: dict[str, tuple[int, str]]
     """combined job id -> (variant number, shot id) that first needed it."""
 
-    def job_ids(self, variant: Variant) -> list[str]:
-        return [self.ids[(variant.number, job.id)] for job in variant.plan.jobs]
-
     def owned(self, variant: Variant) -> set[str]:
         """Shot ids of `variant` that no earlier variant needs: their cost is this video's."""
         return {j.id for j in variant.plan.jobs if not self.shared(variant, j.id)}

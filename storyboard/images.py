@@ -89,7 +89,12 @@ def image_problem(info: ImageInfo, *, heif_ok: bool) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
 def data_uri(info: ImageInfo) -> str:
-    """The file's bytes as ``data:image/<fmt>;base64,...`` (lowercase format, §9)."""
+    """The file's bytes as ``data:image/<fmt>;base64,...`` (lowercase format, §9).
+
+    Memoised: every row of a variants batch plans the same shared images again; `info`
+    carries the file's hash, so a changed file is a different key.
+    """
     payload = base64.b64encode(info.path.read_bytes()).decode("ascii")
     return f"data:{info.mime};base64,{payload}"

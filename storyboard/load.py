@@ -9,6 +9,7 @@ when anything is wrong. Must not import plan, client, render, assemble or the CL
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import types
 import typing
@@ -74,7 +75,7 @@ def load_text(
         issues.append(Issue(label, line, col, format_path(path), message, severity))
 
     try:
-        data, positions = parse(text)
+        data, positions = _parse(text)
     except YamlProblem as problem:
         add(problem.line, problem.col, problem.path, problem.message)
         raise ConfigError(issues) from None
@@ -117,6 +118,13 @@ def load_text(
     if any(i.severity == "error" for i in issues):
         raise ConfigError(issues)
     return Loaded(board, FsPath(label), base_dir, variables, tuple(issues))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(text: str) -> tuple[Any, Positions]:
+    """`parse`, once per text: every row of a variants batch loads the same file. Callers only
+    read the result (templating builds new containers), so sharing it is safe."""
+    return parse(text)
 
 
 def _sorted(issues: list[Issue]) -> list[Issue]:

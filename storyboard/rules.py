@@ -16,7 +16,7 @@ from pathlib import Path as FsPath
 from typing import Literal
 
 from storyboard.capabilities import FRAMES_MAX, FRAMES_MIN, MODELS, ModelCaps, frames_valid
-from storyboard.images import ImageInfo, image_problem, inspect_image
+from storyboard.images import image_problem, inspect_image
 from storyboard.model import Storyboard
 from storyboard.shots import ShotView, views
 from storyboard.yamlpos import Path
@@ -226,12 +226,6 @@ def _check_local_image(
     problem = image_problem(info, heif_ok=caps.family != "1.0")
     if problem:
         report(where, f"{rel} {problem}", "error")
-
-
-def local_image(base_dir: FsPath, rel: str) -> ImageInfo | None:
-    """The inspected image at `rel`, or None when it is unusable (rules reported why)."""
-    info = inspect_image(base_dir / rel)
-    return info if isinstance(info, ImageInfo) else None
 
 
 def _check_references(view: ShotView, ids: list[str], report: Report) -> None:

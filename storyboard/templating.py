@@ -7,6 +7,7 @@ pydantic models, the loader or anything that does I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -48,9 +49,15 @@ def _environment() -> SandboxedEnvironment:
 _ENV = _environment()
 
 
+@functools.lru_cache(maxsize=4096)
+def _compile(text: str) -> jinja2.Template:
+    """Compiled once per source string: a batch renders the same templates for every row."""
+    return _ENV.from_string(text)
+
+
 def _render_one(text: str, variables: Mapping[str, Any], path: Path) -> str:
     try:
-        return _ENV.from_string(text).render(variables)
+        return _compile(text).render(variables)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(
             path, f"template syntax error: {exc.message}", (exc.lineno or 1) - 1
