@@ -109,7 +109,7 @@ def ours(clips: list[Path], dest: Path, transition: str, preset: str, crf: int) 
     }  # fmt: skip
     code = (
         "import json,sys; from pathlib import Path;"
-        "from storyboard.assemble import assemble, ClipSpec; from storyboard.model import Output;"
+        "from storyboard.assemble import assemble, ClipSpec; from storyboard.spec.model import Output;"
         "j=json.loads(sys.argv[1]);"
         "r=assemble([ClipSpec(Path(c)) for c in j['clips']], Output(**j['output']),"
         " Path(j['dest']), base_dir=Path('.'));"
@@ -140,9 +140,7 @@ def ff_xfade(clips: list[Path], dest: Path, preset: str, crf: int) -> list[str]:
     parts, v, a = [], "[0:v]", "[0:a]"
     for i in range(1, len(clips)):
         offset = i * d - i * XFADE
-        parts.append(
-            f"{v}[{i}:v]xfade=transition=fade:duration={XFADE}:offset={offset:.6f}[v{i}]"
-        )
+        parts.append(f"{v}[{i}:v]xfade=transition=fade:duration={XFADE}:offset={offset:.6f}[v{i}]")
         parts.append(f"{a}[{i}:a]acrossfade=d={XFADE}[a{i}]")
         v, a = f"[v{i}]", f"[a{i}]"
     return [FF, "-v", "error", "-y", *_inputs(clips), "-filter_complex", ";".join(parts),

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from storyboard.capabilities import pixel_size
-from storyboard.emulator.clips import ClipSpec, render_clip
+from storyboard.emulator.clips import SynthesisRequest, render_clip
+from storyboard.seedance.capabilities import pixel_size
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+MEDIA = Path(__file__).resolve().parents[1] / "examples" / "media"
 MODEL = "doubao-seedance-1-5-pro-251215"
 
 
@@ -38,15 +38,21 @@ def main() -> int:
     first = Image.open(args.media / "vacation_2017.jpg").convert("RGB")
     last = Image.open(args.media / "image_0025.jpg").convert("RGB")
     w, h = pixel_size(MODEL, "480p", "16:9")
-    base = dict(width=w, height=h, frames=121, ratio="16:9", seed=7,
-                prompt="A slow push-in on a sunny street, cinematic, warm light")
+    base = dict(
+        width=w,
+        height=h,
+        frames=121,
+        ratio="16:9",
+        seed=7,
+        prompt="A slow push-in on a sunny street, cinematic, warm light",
+    )
     cases = {
-        "t2v 480p 5s": ClipSpec(**base),
-        "t2v 480p 5s camerafixed": ClipSpec(**base, camerafixed=True),
-        "first-frame 480p 5s": ClipSpec(**base, first=first),
-        "first+last 480p 5s + watermark": ClipSpec(**base, first=first, last=last, watermark=True),
-        "t2v 480p 5s + audio": ClipSpec(**base, audio=True),
-        "first-frame 720p 5s (for scale)": ClipSpec(**{**base, "width": 1280, "height": 720}, first=first),
+        "t2v 480p 5s": SynthesisRequest(**base),
+        "t2v 480p 5s camerafixed": SynthesisRequest(**base, camerafixed=True),
+        "first-frame 480p 5s": SynthesisRequest(**base, first=first),
+        "first+last 480p 5s + watermark": SynthesisRequest(**base, first=first, last=last, watermark=True),
+        "t2v 480p 5s + audio": SynthesisRequest(**base, audio=True),
+        "first-frame 720p 5s (for scale)": SynthesisRequest(**{**base, "width": 1280, "height": 720}, first=first),
     }
     print(f"{args.repeat} runs per case; 480p = 864x496, 121 frames, clip + last-frame PNG")
     print(f"{'case':36} {'cpu s (min)':>11} {'wall s (min)':>12}")

@@ -39,7 +39,9 @@ def board(folder: Path) -> Path:
     for chain in range(3):
         lines.append(f'  - {{id: c{chain}s0, prompt: "chain {chain} shot 0", images: [{{path: media/bird.jpg}}]}}')
         for shot in (1, 2):
-            lines.append(f'  - {{id: c{chain}s{shot}, prompt: "chain {chain} shot {shot}", images: [{{from: c{chain}s{shot - 1}}}]}}')
+            lines.append(
+                f'  - {{id: c{chain}s{shot}, prompt: "chain {chain} shot {shot}", images: [{{from: c{chain}s{shot - 1}}}]}}'
+            )
     path = folder / "chains.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path

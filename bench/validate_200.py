@@ -9,7 +9,7 @@ prints the median of several runs of:
 * make_plan() in-process (base64 of every local image),
 * `storyboard validate FILE` as a subprocess, interpreter start-up included (wall, and the
   child's CPU time, which other load on the machine disturbs less),
-* `python -c "import storyboard.cli"` as a subprocess, for the start-up share of that.
+* `python -c "import storyboard.cli.main"` as a subprocess, for the start-up share of that.
 
 Usage: python bench/validate_200.py [--shots N] [--runs N]
 """
@@ -84,7 +84,7 @@ def main() -> None:
         board = write_board(Path(tmp), args.shots)
         size_kb = board.stat().st_size / 1024
         first_code = (
-            "import sys, time; from storyboard.load import load; t = time.perf_counter(); "
+            "import sys, time; from storyboard.spec.load import load; t = time.perf_counter(); "
             f"b = load({str(board)!r}); print(time.perf_counter() - t, len(b.board.shots))"
         )
         firsts = []
@@ -94,8 +94,8 @@ def main() -> None:
             assert int(count) == args.shots
             firsts.append(float(seconds))
 
-        from storyboard.load import load
-        from storyboard.plan import make_plan
+        from storyboard.engine.plan import make_plan
+        from storyboard.spec.load import load
 
         loaded = load(board)
         repeated = timed(lambda: load(board), args.runs)
@@ -109,10 +109,10 @@ def main() -> None:
         cli = timed(run_cli, args.runs)
         after = os.times()
         # CPU seconds of the children: less at the mercy of other load on the machine than wall time
-        cli_cpu = (after.children_user + after.children_system - before.children_user - before.children_system)
+        cli_cpu = after.children_user + after.children_system - before.children_user - before.children_system
         cli_cpu /= args.runs
         startup = timed(
-            lambda: subprocess.run([sys.executable, "-c", "import storyboard.cli"], check=True), args.runs
+            lambda: subprocess.run([sys.executable, "-c", "import storyboard.cli.main"], check=True), args.runs
         )
 
     print(f"storyboard: {args.shots} shots, {PHOTOS} local photos (1280x720), {size_kb:.0f} KiB of YAML; "
@@ -121,7 +121,7 @@ def main() -> None:
     print(f"  load() in-process, repeated          {repeated * 1000:8.1f} ms")
     print(f"  make_plan() in-process               {planning * 1000:8.1f} ms")
     print(f"  `storyboard validate` subprocess     {cli * 1000:8.1f} ms  (CPU {cli_cpu * 1000:.0f} ms, mean)")
-    print(f"  of which `import storyboard.cli`     {startup * 1000:8.1f} ms")
+    print(f"  of which `import storyboard.cli.main`     {startup * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":

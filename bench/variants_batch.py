@@ -68,13 +68,17 @@ def main() -> None:
         summary = json.loads((folder / "out" / "promo.batch.json").read_text())
         done = sum(v["status"] == "done" for v in summary["videos"])
         print(f"{args.rows} variants x 4 shots, emulator latency L = {args.latency:g} s, 480p 2 s clips, 2 cores")
-        print(f"first run : wall {wall:6.1f} s, {done}/{args.rows} videos, {summary['unique_generations']} unique "
-              f"generations, {stats['creates']} creates, {stats['retrieve_batch'] + stats['polls']} poll requests, "
-              f"{stats['creates_rate_limited']} rate-limited, peak memory {peak / 2**20:.0f} MiB (process tree)")
+        print(
+            f"first run : wall {wall:6.1f} s, {done}/{args.rows} videos, {summary['unique_generations']} unique "
+            f"generations, {stats['creates']} creates, {stats['retrieve_batch'] + stats['polls']} poll requests, "
+            f"{stats['creates_rate_limited']} rate-limited, peak memory {peak / 2**20:.0f} MiB (process tree)"
+        )
         wall2, peak2 = measure(cmd)
         stats2 = emu.stats()
-        print(f"second run: wall {wall2:6.1f} s, {stats2['creates'] - stats['creates']} creates, "
-              f"peak memory {peak2 / 2**20:.0f} MiB")
+        print(
+            f"second run: wall {wall2:6.1f} s, {stats2['creates'] - stats['creates']} creates, "
+            f"peak memory {peak2 / 2**20:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -17,21 +17,21 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "Batch": "storyboard.batch",
+    "Batch": "storyboard.engine.variants",
     "ConfigError": "storyboard.errors",
     "Issue": "storyboard.errors",
-    "Loaded": "storyboard.load",
-    "Plan": "storyboard.plan",
+    "Loaded": "storyboard.spec.load",
+    "Plan": "storyboard.engine.plan",
     "RenderError": "storyboard.errors",
-    "RenderOptions": "storyboard.render",
-    "SeedanceClient": "storyboard.client",
-    "ServiceConfig": "storyboard.config",
-    "Storyboard": "storyboard.model",
+    "RenderOptions": "storyboard.engine.render",
+    "SeedanceClient": "storyboard.seedance.client",
+    "ServiceConfig": "storyboard.seedance.config",
+    "Storyboard": "storyboard.spec.model",
     "StoryboardError": "storyboard.errors",
-    "load": "storyboard.load",
-    "load_batch": "storyboard.batch",
-    "make_plan": "storyboard.plan",
-    "render": "storyboard.render",
+    "load": "storyboard.spec.load",
+    "load_batch": "storyboard.engine.variants",
+    "make_plan": "storyboard.engine.plan",
+    "render": "storyboard.engine.render",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -2,6 +2,6 @@
 
 import sys
 
-from storyboard.cli import main
+from storyboard.cli.main import main
 
 sys.exit(main())

@@ -21,6 +21,7 @@ Owns: every exception the package raises on purpose, and the `Issue` record
     │   │   ├── RateLimitError             429 too_many_requests
     │   │   └── ServerError                5xx api_error / internal_error
     │   ├── GenerationFailed               the task finished without a usable video
+    │   │   └── ImageFetchFailed           the service could not fetch an image URL of the request
     │   └── DownloadError                  a result file could not be fetched completely
     ├── CacheError                         the cache directory is unusable (not: a corrupt entry)
     ├── RenderError                        one or more shots failed; carries per-shot failures
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigError",
     "DownloadError",
     "GenerationFailed",
+    "ImageFetchFailed",
     "InsufficientBalanceError",
     "Issue",
     "NotFoundError",
@@ -174,6 +176,10 @@ class ServerError(APIStatusError):
 
 class GenerationFailed(APIError):
     """The task reached a terminal state without a usable video (moderation, expiry, ...)."""
+
+
+class ImageFetchFailed(GenerationFailed):
+    """The task failed because the service could not download an image URL it was given."""
 
 
 class DownloadError(APIError):

@@ -3,6 +3,9 @@
 - ``_isolated_env`` (autouse): no real token, base URL or user cache dir leaks into a test.
 - ``emulator``: a started in-process SeeDance emulator on a free loopback port, stopped after.
 - ``emulator_factory``: start emulators with custom options (faults, token, latency, ...).
+
+Tests under ``tests/e2e`` are marked ``e2e`` (loopback HTTP, ffmpeg, subprocesses); the rest are
+fast unit tests: ``pytest -m "not e2e"``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ from typing import Any
 import pytest
 
 from storyboard.emulator import Emulator
+
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(E2E_DIR):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(autouse=True)

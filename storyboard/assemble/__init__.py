@@ -7,7 +7,7 @@ temp file beside ``dest``, ``os.replace``d into place; a failure leaves ``dest``
 Knows files and timings only: nothing of shots, plans, the cache or the API.
 
 Must not import: moviepy at module level (the CLI's validate/plan must start fast), and nothing
-of storyboard beyond ``storyboard.errors`` and the config classes of ``storyboard.model``.
+of storyboard beyond ``storyboard.errors`` and the config classes of ``storyboard.spec.model``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Literal
 
 from storyboard.errors import AssembleError
-from storyboard.model import Output
+from storyboard.spec.model import Output
 
 from .audio import MusicPlan, mix_audio
 from .captions import parse_color, resolve_font
@@ -46,9 +46,7 @@ def _music(output: Output, music_file: Path | None, base_dir: Path) -> MusicPlan
     elif output.music.path is not None:
         path = _resolve(output.music.path, base_dir)
     else:
-        raise AssembleError(
-            f"music {output.music.url} has not been downloaded (no music file given)"
-        )
+        raise AssembleError(f"music {output.music.url} has not been downloaded (no music file given)")
     if not path.is_file():
         raise AssembleError(f"music file not found: {path}")
     if not probe_audio(path):
@@ -94,13 +92,10 @@ def _check_text(timeline: Timeline, output: Output, base_dir: Path) -> None:
         parse_color(cap.color, f"{where} caption")
         if cap.start * timeline.fps >= p.frames:
             raise AssembleError(
-                f"{where}: caption starts at {cap.start:g} s but the clip shows only "
-                f"{p.frames / timeline.fps:g} s"
+                f"{where}: caption starts at {cap.start:g} s but the clip shows only {p.frames / timeline.fps:g} s"
             )
         if cap.end is not None and cap.end <= cap.start:
-            raise AssembleError(
-                f"{where}: caption ends at {cap.end:g} s, before it starts ({cap.start:g} s)"
-            )
+            raise AssembleError(f"{where}: caption ends at {cap.end:g} s, before it starts ({cap.start:g} s)")
 
 
 def assemble(
@@ -132,8 +127,10 @@ def assemble(
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", dir=dest.parent) as work:
         tmp = Path(work) / f"out{dest.suffix or '.mp4'}"
+        method: Literal["concat-copy", "moviepy"]
         if blocker is None:
-            def write_audio(sink: BinaryIO) -> None:
+
+            def write_audio(sink: IO[bytes]) -> None:
                 mix_audio(timeline, music, sink)
 
             copy_join(timeline, output, tmp, write_audio if has_audio else None,
@@ -147,13 +144,11 @@ def assemble(
                     mix_audio(timeline, music, sink)
             drawn = _encode(timeline, output, base_dir, preview, tmp, audio)
             method = "moviepy"
-            reason = (
-                f"{blocker}: re-encoded, {drawn} of {timeline.total_frames} frames drawn by MoviePy"
-            )
+            reason = f"{blocker}: re-encoded, {drawn} of {timeline.total_frames} frames drawn by MoviePy"
         written = probe(tmp)
         os.replace(tmp, dest)
     return AssemblyReport(
-        path=dest, method=method, reason=reason,  # type: ignore[arg-type]
+        path=dest, method=method, reason=reason,
         duration=written.duration, frames=written.frames, width=written.width,
         height=written.height, fps=written.fps, has_audio=written.has_audio,
         clips=[p.summary(timeline.fps) for p in timeline.placed],

@@ -18,12 +18,12 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
 from storyboard.errors import AssembleError
-from storyboard.model import Music
+from storyboard.spec.model import Music
 
 from .probe import ffmpeg_exe, ffmpeg_reason
 from .timeline import Timeline
@@ -81,9 +81,7 @@ class _MusicStream:
             args += ["-stream_loop", "-1"]
         args += ["-i", str(plan.path), "-map", "0:a:0", "-vn", "-ac", str(CHANNELS),
                  "-ar", str(RATE), "-f", "f32le", "pipe:1"]  # fmt: skip
-        self._proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         # the start offset is skipped here, not with -ss: with -stream_loop, ffmpeg's seek
         # point leaks into later loops; counting samples is exact either way
         skip = round(plan.music.start * RATE)
@@ -120,9 +118,7 @@ def _duck_points(timeline: Timeline, duck: float) -> tuple[np.ndarray, np.ndarra
     return np.array(xs or [0.0]), np.array(ys or [1.0])
 
 
-def _music_gain(
-    plan: MusicPlan, t: np.ndarray, total: float, duck: tuple[np.ndarray, np.ndarray] | None
-) -> np.ndarray:
+def _music_gain(plan: MusicPlan, t: np.ndarray, total: float, duck: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     m = plan.music
     gain = np.full(t.shape, m.volume, np.float32)
     if m.fade_in > 0:
@@ -134,7 +130,7 @@ def _music_gain(
     return gain
 
 
-def mix_audio(timeline: Timeline, music: MusicPlan | None, out: BinaryIO) -> None:
+def mix_audio(timeline: Timeline, music: MusicPlan | None, out: IO[bytes]) -> None:
     """Write the whole sound track to ``out`` as raw f32le, 48 kHz, stereo, frame-exact."""
     fps = timeline.fps
     total_s = timeline.duration
@@ -167,9 +163,7 @@ def mix_audio(timeline: Timeline, music: MusicPlan | None, out: BinaryIO) -> Non
             first, n = to_samples(p.out_start), to_samples(p.out_end) - to_samples(p.out_start)
             if p.info.has_audio and p.spec.volume > 0:
                 data = _fit(_decode(p.spec.path, p.src_start, n / RATE), n)
-                env = _envelope(
-                    n, to_samples(p.xfade_in + p.black_in), to_samples(p.xfade_out + p.black_out)
-                )
+                env = _envelope(n, to_samples(p.xfade_in + p.black_in), to_samples(p.xfade_out + p.black_out))
                 data = data * (env * np.float32(p.spec.volume))[:, None]
                 offset = first - pending_at
                 if len(pending) < offset + n:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from storyboard.errors import AssembleError
-from storyboard.model import Caption, Title
+from storyboard.spec.model import Caption, Title
 
 if TYPE_CHECKING:
     from moviepy import VideoClip
@@ -86,23 +86,22 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return lines
 
 
-def render_text(
-    text: str, font_path: Path, size: int, color: tuple[int, int, int], max_width: int
-) -> np.ndarray:
+def render_text(text: str, font_path: Path, size: int, color: tuple[int, int, int], max_width: int) -> np.ndarray:
     """Centered, wrapped text with a dark outline (readable on any picture), as RGBA uint8."""
     font = _font(str(font_path), size)
     lines = _wrap(text, font, max_width)
     stroke = max(1, size // 18)
     spacing = size // 4
     draw = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    boxes = [draw.textbbox((0, 0), ln or " ", font=font, stroke_width=stroke) for ln in lines]
+    # Whole pixels (a FreeType font drawn at (0, 0)), though Pillow types a box as floats.
+    boxes = [tuple(map(int, draw.textbbox((0, 0), ln or " ", font=font, stroke_width=stroke))) for ln in lines]
     line_h = max(b[3] for b in boxes) - min(b[1] for b in boxes)
     width = max(b[2] - b[0] for b in boxes) + 2 * stroke
     height = line_h * len(lines) + spacing * (len(lines) - 1) + 2 * stroke
     image = Image.new("RGBA", (max(width, 1), max(height, 1)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     top = -min(b[1] for b in boxes) + stroke
-    for n, (ln, box) in enumerate(zip(lines, boxes)):
+    for n, (ln, box) in enumerate(zip(lines, boxes, strict=True)):
         x = (width - (box[2] - box[0])) // 2 - box[0]
         y = top + n * (line_h + spacing)
         draw.text((x, y), ln, font=font, fill=(*color, 255), stroke_width=stroke,

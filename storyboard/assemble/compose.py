@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from storyboard.model import Output
+from storyboard.spec.model import Output
 
 from .captions import caption_clip, parse_color, resolve_font, title_clip
 from .decode import ClipStream
@@ -32,9 +32,7 @@ __all__ = ["render_frames"]
 class _Clips:
     """Per placed clip: its decoder and, for clips with anything drawn, its MoviePy clip."""
 
-    def __init__(
-        self, timeline: Timeline, output: Output, base_dir: Path, scale: float, matrix: str
-    ) -> None:
+    def __init__(self, timeline: Timeline, output: Output, base_dir: Path, scale: float, matrix: str) -> None:
         self._tl, self._output, self._base_dir, self._scale = timeline, output, base_dir, scale
         self._matrix = matrix
         # per clip, the local frame ranges that MoviePy draws on
@@ -43,9 +41,7 @@ class _Clips:
             for part in seg.parts if seg.drawn else ():
                 if part != TITLE:
                     local = seg.start - timeline.placed[part].out_start
-                    self._drawn_ranges.setdefault(part, []).append(
-                        range(local, local + seg.frames)
-                    )
+                    self._drawn_ranges.setdefault(part, []).append(range(local, local + seg.frames))
         self._bg = parse_color(output.background, "output background")
         self._streams: dict[int, ClipStream] = {}
         self._drawn: dict[int, Any] = {}
@@ -95,9 +91,7 @@ class _Clips:
         return clip
 
 
-def _crossfade(
-    a: Any, b: Any, a_offset: float, frames: int, fps: int, size: tuple[int, int]
-) -> Any:
+def _crossfade(a: Any, b: Any, a_offset: float, frames: int, fps: int, size: tuple[int, int]) -> Any:
     """MoviePy composite of an overlap: ``a`` from ``a_offset`` s, ``b`` fading in over it."""
     from moviepy import CompositeVideoClip, vfx
 
@@ -105,9 +99,7 @@ def _crossfade(
     return CompositeVideoClip([a.with_start(-a_offset), top], size=size, use_bgclip=True)
 
 
-def render_frames(
-    timeline: Timeline, output: Output, base_dir: Path, scale: float, encoder: Encoder
-) -> int:
+def render_frames(timeline: Timeline, output: Output, base_dir: Path, scale: float, encoder: Encoder) -> int:
     """Produce every output frame in order into ``encoder``; return how many MoviePy drew."""
     fps, size = timeline.fps, timeline.size
     clips = _Clips(timeline, output, base_dir, scale, encoder.matrix)

@@ -31,9 +31,7 @@ from .timeline import Placed
 __all__ = ["ClipStream", "fit_geometry", "yuv420p_to_rgb"]
 
 
-def fit_geometry(
-    src: tuple[int, int], out: tuple[int, int], fit: str
-) -> tuple[tuple[int, int], tuple[int, int]]:
+def fit_geometry(src: tuple[int, int], out: tuple[int, int], fit: str) -> tuple[tuple[int, int], tuple[int, int]]:
     """(scaled size, offset): contain pads at +offset, cover crops from +offset, stretch fills."""
     (w, h), (W, H) = src, out
     if fit == "stretch" or (w, h) == (W, H):
@@ -117,24 +115,28 @@ class ClipStream:
                  "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]  # fmt: skip
         self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE)  # fmt: skip
-        widen_pipe(self._proc.stdout)
+        assert self._proc.stdout is not None and self._proc.stderr is not None  # both are PIPE
+        self._stdout, self._stderr = self._proc.stdout, self._proc.stderr
+        widen_pipe(self._stdout)
 
     def _read(self, j: int) -> bytes:
         if j < self._index:
             raise RuntimeError(f"frame {j} of {self._p.spec.path.name} asked after {self._index}")
         while self._index < j:
-            data = self._proc.stdout.read(self._frame_bytes)  # type: ignore[union-attr]
+            data = self._stdout.read(self._frame_bytes)
             if len(data) == self._frame_bytes:
                 self._last = data
             elif self._last is None:
-                err = self._proc.stderr.read()  # type: ignore[union-attr]
+                err = self._stderr.read()
                 raise AssembleError(
                     f"clip {self._p.index + 1}: cannot decode {self._p.spec.path}: "
                     f"{ffmpeg_reason(err.decode('utf-8', 'replace'))}"
                 )
             # past the decoder's last frame the clip holds its last picture: counts are exact
             self._index += 1
-        return self._last  # type: ignore[return-value]
+        last = self._last
+        assert last is not None  # frame j >= 0 was read above, or decoding raised
+        return last
 
     def _convert(self, j: int) -> np.ndarray:
         return yuv420p_to_rgb(self._read(j), self._size, self._matrix)
@@ -166,6 +168,6 @@ class ClipStream:
             self._proc.kill()
         if self._pool is not None:
             self._pool.shutdown(wait=True)  # a pending read ends at the killed pipe's EOF
-        self._proc.stdout.close()  # type: ignore[union-attr]
-        self._proc.stderr.close()  # type: ignore[union-attr]
+        self._stdout.close()
+        self._stderr.close()
         self._proc.wait()

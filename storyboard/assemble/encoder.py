@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from storyboard.errors import AssembleError
-from storyboard.model import Output
+from storyboard.spec.model import Output
 
 from .probe import ffmpeg_exe, ffmpeg_reason
 
@@ -120,7 +120,9 @@ class Encoder:
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=self._log)  # fmt: skip
-        widen_pipe(self._proc.stdin)
+        assert self._proc.stdin is not None  # stdin is PIPE
+        self._stdin = self._proc.stdin
+        widen_pipe(self._stdin)
         self._queue: queue.Queue[bytes | np.ndarray | None] = queue.Queue(maxsize=6)
         self._failed = False
         self._thread = threading.Thread(target=self._pump, name="encoder-writer", daemon=True)
@@ -132,28 +134,31 @@ class Encoder:
                 continue  # drain, so that no producer blocks on a dead encoder
             try:
                 data = item if isinstance(item, bytes) else rgb_to_yuv420p(item, self.matrix)
-                self._proc.stdin.write(data)  # type: ignore[union-attr]
+                self._stdin.write(data)
             except (OSError, ValueError):
                 self._failed = True
 
     def write(self, frame: bytes) -> None:
         """Append one yuv420p frame; a dead encoder raises its own error message."""
+        self._put(frame)
+
+    def write_rgb(self, frame: np.ndarray) -> None:
+        """Append one RGB frame drawn by MoviePy (converted on the writer thread)."""
+        self._put(frame)
+
+    def _put(self, frame: bytes | np.ndarray) -> None:
         if self._failed:
             self.close()
             raise AssembleError(f"ffmpeg stopped reading frames for {self._dest.name}")
         self._queue.put(frame)
-
-    def write_rgb(self, frame: np.ndarray) -> None:
-        """Append one RGB frame drawn by MoviePy (converted on the writer thread)."""
-        self.write(frame)  # type: ignore[arg-type]
 
     def _finish_writer(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
         try:
-            if self._proc.stdin and not self._proc.stdin.closed:
-                self._proc.stdin.close()
+            if not self._stdin.closed:
+                self._stdin.close()
         except BrokenPipeError:
             pass
 

@@ -18,10 +18,10 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from storyboard.errors import AssembleError
-from storyboard.model import Output
+from storyboard.spec.model import Output
 
 from .encoder import audio_codec_args, container_args
 from .probe import ClipInfo, ffmpeg_exe, ffmpeg_reason
@@ -45,7 +45,7 @@ def fast_path_blocker(
         return "a title card is drawn"
     w, h = timeline.size
     want_codec = _CODEC_OF.get(output.codec, output.codec)
-    for i, (spec, info, p) in enumerate(zip(clips, infos, timeline.placed)):
+    for i, (spec, info, p) in enumerate(zip(clips, infos, timeline.placed, strict=True)):
         name = f"clip {i + 1} ({spec.path.name})"
         if spec.caption is not None:
             return f"{name} has a caption"
@@ -62,9 +62,7 @@ def fast_path_blocker(
         if info.codec != want_codec:
             return f"{name} is {info.codec}, the output codec is {output.codec}"
         if info.pixel_format != output.pixel_format:
-            return (
-                f"{name} is {info.pixel_format}, the output pixel format is {output.pixel_format}"
-            )
+            return f"{name} is {info.pixel_format}, the output pixel format is {output.pixel_format}"
         if info.signature != infos[0].signature:
             diff = [f for f in info.signature if f not in infos[0].signature]
             what = ", ".join(diff) or "stream order"
@@ -78,7 +76,7 @@ def _quote(path: Path) -> str:
 
 def copy_join(
     timeline: Timeline, output: Output, dest: Path,
-    write_audio: Callable[[BinaryIO], None] | None, list_file: Path,
+    write_audio: Callable[[IO[bytes]], None] | None, list_file: Path,
 ) -> None:  # fmt: skip
     """Write ``dest``: every clip's video packets in order, plus the sound track (if any) that
     ``write_audio`` streams into ffmpeg while it copies, so mixing overlaps with muxing."""
@@ -105,9 +103,11 @@ def copy_join(
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=log)  # fmt: skip
+        assert proc.stdin is not None  # stdin is PIPE
+        stdin = proc.stdin
         try:
             if write_audio is not None:
-                write_audio(proc.stdin)  # type: ignore[arg-type]
+                write_audio(stdin)
         except BrokenPipeError:
             pass  # ffmpeg stopped reading: its exit code and log say why, below
         except BaseException:
@@ -115,7 +115,7 @@ def copy_join(
             raise
         finally:
             try:
-                proc.stdin.close()  # type: ignore[union-attr]
+                stdin.close()
             except BrokenPipeError:
                 pass
             code = proc.wait()

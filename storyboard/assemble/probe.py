@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 from storyboard.errors import AssembleError
 
@@ -32,7 +33,8 @@ def ffmpeg_exe() -> str:
     """The ffmpeg binary bundled with imageio-ffmpeg."""
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()  # the package has no type information
+    return exe
 
 
 _LOG_PREFIX = re.compile(r"^(\[[^\]]*@ 0x[0-9a-f]+\]\s*)+")
@@ -82,7 +84,9 @@ class ClipInfo:
 
 def _split_top(text: str) -> list[str]:
     """Split ffmpeg's stream description at commas that are not inside brackets."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "([":
             depth += 1
@@ -111,7 +115,18 @@ def _number(text: str) -> float:
     return float(text[:-1]) * 1000 if text.endswith("k") else float(text)
 
 
-def _parse_video(desc: str, path: Path) -> dict:
+class _VideoStream(TypedDict):
+    """The ``ClipInfo`` fields read from a video stream's description."""
+
+    width: int
+    height: int
+    fps: float
+    codec: str
+    pixel_format: str
+    signature: tuple[str, ...]
+
+
+def _parse_video(desc: str, path: Path) -> _VideoStream:
     fields = _split_top(desc)
     codec = fields[0].split()[0]
     pix_fmt = fields[1] if len(fields) > 1 else ""
@@ -122,9 +137,7 @@ def _parse_video(desc: str, path: Path) -> dict:
     if size is None or fps_field is None:
         raise AssembleError(f"cannot read {path}: its video stream has no size or frame rate")
     flags = re.compile(r"(\s*\((default|forced|attached pic)\))+$")
-    keep = tuple(
-        flags.sub("", f) for f in fields if not f.endswith("kb/s") and not f.startswith("start ")
-    )
+    keep = tuple(flags.sub("", f) for f in fields if not f.endswith("kb/s") and not f.startswith("start "))
     return {
         "width": int(size.group(1)),
         "height": int(size.group(2)),

@@ -1,29 +1,32 @@
 """Timing maths of an assembly: where every clip lands in the output, in whole output frames.
 
-Owns: ``ClipSpec`` (one input clip), ``AssemblyReport`` (what was written), ``Placed`` and
-``Timeline`` (clips placed on the output frame grid, with their overlaps and fades), the output
-size/fps decision, and the input checks that only need probe results (trim, transition lengths).
+Owns: ``ClipSpec`` (one input clip), ``AssemblyReport`` (what was written, with a ``ClipSummary``
+per clip), ``Placed`` and ``Timeline`` (clips placed on the output frame grid, with their overlaps
+and fades), the output size/fps decision, and the input checks that only need probe results
+(trim, transition lengths).
 
 Everything is counted in output frames so that cuts land on the frame grid and the report can
 prove frame counts; seconds are derived from frames, never the other way round.
 
 Must not import: moviepy, subprocess work (see probe), anything of storyboard but
-``storyboard.errors``, ``storyboard.model`` config classes and ``.probe``.
+``storyboard.errors``, ``storyboard.spec.model`` (its config classes, and ``transition_shares``, whose
+split of a transition between two clips the frame counts follow) and ``.probe``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from storyboard.errors import AssembleError
-from storyboard.model import Caption, Output, Transition, Trim
+from storyboard.spec.model import Caption, Output, Transition, TransitionKind, Trim, transition_shares
 
 from .probe import ClipInfo
 
-__all__ = ["AssemblyReport", "ClipSpec", "Placed", "Segment", "Timeline", "build_timeline"]
+__all__ = ["AssemblyReport", "ClipSpec", "ClipSummary", "Placed", "Segment", "Timeline", "build_timeline"]
 
 TITLE = -1  # segment part index of the title card
 PREVIEW_MAX_HEIGHT = 480
@@ -44,6 +47,21 @@ class ClipSpec:
     """Chained: this clip's frame 0 equals the previous clip's last frame."""
 
 
+class ClipSummary(TypedDict):
+    """How one input clip was used, as ``AssemblyReport.clips`` lists it (times in seconds)."""
+
+    path: str
+    source_duration: float
+    source_frames: int
+    start: float
+    end: float
+    frames: int
+    out_start: float
+    transition: TransitionKind
+    dropped_duplicate_frame: bool
+    has_audio: bool
+
+
 @dataclass(frozen=True)
 class AssemblyReport:
     """What ``assemble`` wrote and how; ``clips`` has one dict per input clip."""
@@ -57,9 +75,9 @@ class AssemblyReport:
     height: int
     fps: float
     has_audio: bool
-    clips: list[dict] = field(default_factory=list)
+    clips: list[ClipSummary] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["path"] = str(self.path)
         return data
@@ -79,7 +97,7 @@ class Placed:
     """Output frames the clip shows, overlaps included."""
     out_start: int
     """Output frame index of the clip's first frame."""
-    transition: str
+    transition: TransitionKind
     """Type of the transition into this clip (cut for the first one)."""
     xfade_in: int = 0
     xfade_out: int = 0
@@ -91,7 +109,7 @@ class Placed:
     def out_end(self) -> int:
         return self.out_start + self.frames
 
-    def summary(self, fps: int) -> dict:
+    def summary(self, fps: int) -> ClipSummary:
         return {
             "path": str(self.spec.path),
             "source_duration": round(self.info.duration, 6),
@@ -150,14 +168,12 @@ class Timeline:
                 cuts.update((a, b))
         edges = sorted(c for c in cuts if 0 <= c <= self.total_frames)
         result = []
-        for a, b in zip(edges, edges[1:]):
+        for a, b in itertools.pairwise(edges):
             if a < self.title_frames:
                 result.append(Segment(a, b - a, (TITLE,), True))
                 continue
             parts = tuple(i for i, p in enumerate(self.placed) if p.out_start <= a < p.out_end)
-            drawn = len(parts) > 1 or any(
-                lo <= a < hi for i in parts for lo, hi in self._drawn_spans(self.placed[i])
-            )
+            drawn = len(parts) > 1 or any(lo <= a < hi for i in parts for lo, hi in self._drawn_spans(self.placed[i]))
             result.append(Segment(a, b - a, parts, drawn))
         return result
 
@@ -182,13 +198,11 @@ def _used_range(i: int, spec: ClipSpec, info: ClipInfo) -> tuple[float, float]:
     end = spec.trim.end if spec.trim and spec.trim.end is not None else info.duration
     if start >= info.duration - half_frame:
         raise AssembleError(
-            f"clip {i + 1} ({name}): trim start {start:g} s is not before the end of the clip "
-            f"({info.duration:.3f} s)"
+            f"clip {i + 1} ({name}): trim start {start:g} s is not before the end of the clip ({info.duration:.3f} s)"
         )
     if end > info.duration + half_frame:
         raise AssembleError(
-            f"clip {i + 1} ({name}): trim end {end:g} s is beyond the end of the clip "
-            f"({info.duration:.3f} s)"
+            f"clip {i + 1} ({name}): trim end {end:g} s is beyond the end of the clip ({info.duration:.3f} s)"
         )
     return start, min(end, info.duration)
 
@@ -204,8 +218,9 @@ def build_timeline(
     """Place every clip on the output frame grid; raise ``AssembleError`` for impossible timing."""
     fps = output.fps
     title_frames = round(title_seconds * fps)
-    ranges = [_used_range(i, c, info) for i, (c, info) in enumerate(zip(clips, infos))]
-    kinds, lengths = ["cut"], [0]
+    ranges = [_used_range(i, c, info) for i, (c, info) in enumerate(zip(clips, infos, strict=True))]
+    kinds: list[TransitionKind] = ["cut"]
+    lengths = [0]
     for spec in clips[1:]:
         tr = spec.transition or output.transition
         k = round(tr.duration * fps) if tr.type != "cut" else 0
@@ -214,7 +229,7 @@ def build_timeline(
 
     placed: list[Placed] = []
     cursor = title_frames
-    for i, (spec, info) in enumerate(zip(clips, infos)):
+    for i, (spec, info) in enumerate(zip(clips, infos, strict=True)):
         start, end = ranges[i]
         dropped = (
             i > 0
@@ -228,12 +243,14 @@ def build_timeline(
         frames = round((end - start) * fps)
         if frames < 1:
             raise AssembleError(f"clip {i + 1} ({spec.path.name}): less than one frame is used")
-        k_in = lengths[i]
-        k_out = lengths[i + 1] if i + 1 < len(clips) else 0
-        fade_out = k_out // 2 if i + 1 < len(clips) and kinds[i + 1] == "fade" else 0
-        xfade_out = k_out if i + 1 < len(clips) and kinds[i + 1] == "crossfade" else 0
-        fade_in = k_in - k_in // 2 if kinds[i] == "fade" else 0
-        xfade_in = k_in if kinds[i] == "crossfade" else 0
+        last = i + 1 == len(clips)
+        kind_in, kind_out = kinds[i], "cut" if last else kinds[i + 1]
+        _, in_share = transition_shares(kind_in, lengths[i])
+        out_share, _ = transition_shares(kind_out, 0 if last else lengths[i + 1])
+        fade_in = in_share if kind_in == "fade" else 0
+        xfade_in = in_share if kind_in == "crossfade" else 0
+        fade_out = out_share if kind_out == "fade" else 0
+        xfade_out = out_share if kind_out == "crossfade" else 0
         if xfade_in + xfade_out + fade_in + fade_out > frames:
             raise AssembleError(
                 f"clip {i + 1} ({spec.path.name}): its transitions last "

@@ -1,19 +1,20 @@
 """An offline emulator of the AceData SeeDance API: a real HTTP server making real MP4 clips.
 
-Public API: ``Emulator`` (start/stop/serve_forever, ``url``, ``stats()``, ``requests``,
+Owns the offline service. Public API: ``Emulator`` (start/stop/serve_forever, ``url``, ``stats()``, ``requests``,
 ``set_faults()``), ``FaultSpec`` and ``parse_faults`` (the ``--faults`` syntax, documented in
 ``faults.py``)::
 
     with Emulator(latency=0.1) as emu:
         httpx.post(f"{emu.url}/seedance/videos", json=body, headers={"Authorization": "Bearer x"})
 
-Written from ``shared/reference/seedance-api.md``, never from the client: the subpackage imports
-nothing of the package except ``storyboard.capabilities`` (data), and not MoviePy (it drives
+Written from ``docs/protocol.md`` (the § numbers below refer to it), never from the client: the subpackage must not import
+anything of the package except ``storyboard.seedance.capabilities`` (data), and not MoviePy (it drives
 the bundled ffmpeg directly, so starting it stays fast). Modules: ``server`` (the Emulator
-object), ``routes`` (HTTP), ``validate`` (create bodies), ``tasks`` (records, lifecycle),
-``clips`` (synthesis), ``faults``, ``requestlog``.
+object), ``state`` (what the HTTP handler shares with it), ``routes`` (HTTP), ``validate``
+(create bodies), ``taskstore`` (records, lifecycle), ``clips`` (synthesis), ``faults``,
+``requestlog``.
 
-Choices made where the reference is silent or conflicting:
+Choices made where the protocol description is silent or its sources conflict:
 
 * An image URL that is not one of the emulator's own ``/files/`` URLs fails the task with
   ``api_error`` "fetch failed" (the service fetches images after accepting the task; a record's

@@ -1,15 +1,16 @@
 """Clip synthesis for the emulator: a real H.264 MP4 standing in for a generated video.
 
-Owns: the §9 center crop, the deterministic scene (a given first frame, or a gradient scene
-from a hash of prompt + seed), the camera move, the cross-dissolve to a given last frame, the
-prompt band, the "AI generated" watermark, the optional AAC tone, the encode through the
-bundled ffmpeg, and the last-frame PNG decoded back from the encoded file.
+Owns: the center crop of docs/protocol.md §9 (the § numbers below refer to it), the
+deterministic scene (a given first frame, or a gradient scene from a hash of prompt + seed),
+the camera move, the cross-dissolve to a given last frame, the prompt band, the "AI generated"
+watermark, the optional AAC tone, the encode through the bundled ffmpeg, and the last-frame PNG
+decoded back from the encoded file.
 
 Frame 0 is exactly the cropped first image and the last frame exactly the cropped last image:
 the prompt band fades in after frame 0 and out before the end, so chaining a clip's last frame
 into the next clip's first frame is lossless apart from the codec.
 
-Must not import anything from the package but ``storyboard.capabilities``, nor MoviePy (the emulator has to start fast):
+Must not import anything from the package but ``storyboard.seedance.capabilities``, nor MoviePy (the emulator has to start fast):
 frames are numpy arrays piped as raw RGB into ``imageio_ffmpeg.get_ffmpeg_exe()``.
 """
 
@@ -28,17 +29,17 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from storyboard.capabilities import FPS
+from storyboard.seedance.capabilities import FPS
 
-__all__ = ["ClipSpec", "crop_to_ratio", "render_clip"]
+__all__ = ["SynthesisRequest", "crop_to_ratio", "render_clip"]
 
 _CJK_FONT = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttf"
 _ZOOM = 0.12  # the camera ends looking at 88 % of the frame: visible, not dizzying
 
 
 @dataclass(frozen=True)
-class ClipSpec:
-    """Everything that determines a clip's pixels."""
+class SynthesisRequest:
+    """What the synthesiser is asked to make: everything that determines a clip's pixels."""
 
     width: int
     height: int
@@ -68,7 +69,7 @@ def crop_to_ratio(image: Image.Image, ratio: str, size: tuple[int, int]) -> Imag
     return image.convert("RGB").resize(size, Image.Resampling.LANCZOS, box=box)
 
 
-def _digest(spec: ClipSpec) -> bytes:
+def _digest(spec: SynthesisRequest) -> bytes:
     h = hashlib.sha256(f"{spec.prompt}\x00{spec.seed}".encode())
     for image in (spec.first, spec.last):
         if image is not None:
@@ -81,9 +82,7 @@ def _scene(width: int, height: int, digest: bytes) -> Image.Image:
     c1, c2 = np.frombuffer(digest[:3], np.uint8), np.frombuffer(digest[3:6], np.uint8)
     angle = digest[6] / 255 * math.pi
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    t = (x / width * math.cos(angle) + y / height * math.sin(angle)) / (
-        abs(math.cos(angle)) + abs(math.sin(angle))
-    )
+    t = (x / width * math.cos(angle) + y / height * math.sin(angle)) / (abs(math.cos(angle)) + abs(math.sin(angle)))
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
     grad = c1[None, None, :] * (1 - t[..., None]) + c2[None, None, :] * t[..., None]
     scene = Image.fromarray(grad.astype(np.uint8))
@@ -138,7 +137,7 @@ class _Overlay:
         region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
-def _prompt_band(spec: ClipSpec) -> _Overlay | None:
+def _prompt_band(spec: SynthesisRequest) -> _Overlay | None:
     text = spec.prompt.strip()
     if not text:
         return None
@@ -154,7 +153,7 @@ def _prompt_band(spec: ClipSpec) -> _Overlay | None:
     return _Overlay(band, 0, int(spec.height * 0.92) - band_h)
 
 
-def _watermark(spec: ClipSpec) -> _Overlay:
+def _watermark(spec: SynthesisRequest) -> _Overlay:
     size = max(12, spec.height // 28)
     font = _font(size)
     text = "AI generated"
@@ -170,7 +169,7 @@ def _smooth(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _frames(spec: ClipSpec) -> Iterator[np.ndarray]:
+def _frames(spec: SynthesisRequest) -> Iterator[np.ndarray]:
     """Yield the clip's frames as (H, W, 3) uint8 arrays."""
     size = (spec.width, spec.height)
     digest = _digest(spec)
@@ -213,7 +212,7 @@ def _progress(frame: np.ndarray, band: _Overlay, t: float) -> None:
     frame[band.y + band.h - side : band.y + band.h, x : x + side] = (255, 200, 0)
 
 
-def _encode_cmd(spec: ClipSpec, out: Path) -> list[str]:
+def _encode_cmd(spec: SynthesisRequest, out: Path) -> list[str]:
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
            "-r", str(FPS), "-i", "-"]  # fmt: skip
@@ -244,7 +243,7 @@ def _decode_last_frame(video: Path, size: tuple[int, int]) -> Image.Image:
     return Image.frombytes("RGB", size, raw[-frame_bytes:])
 
 
-def render_clip(spec: ClipSpec, video: Path, last_frame: Path | None = None) -> None:
+def render_clip(spec: SynthesisRequest, video: Path, last_frame: Path | None = None) -> None:
     """Write the clip to ``video`` (and its decoded last frame as PNG to ``last_frame``).
 
     Files appear atomically: they are written next to the target and renamed into place.

@@ -1,34 +1,34 @@
 """The emulator's HTTP routes: the AceData SeeDance protocol on the wire.
 
-Owns: the request handler for ``POST /seedance/videos`` (seedance-api.md §1: faults, validation,
+Owns: the request handler for ``POST /seedance/videos`` (docs/protocol.md §1: faults, validation,
 async/callback/sync modes), ``POST /seedance/tasks`` (§2: retrieve, retrieve_batch), the error
 body and codes (§4), ``GET|HEAD /files/<name>`` with single Range requests (the CDN the result
 URLs point at; ``dropdl`` cuts it), ``GET /_emulator/stats`` and ``POST /_emulator/faults``
 (``{"spec": "create429=1"}`` replaces the remaining faults). Every request is logged once,
-before its answer is sent.
+before its answer is sent. ``make_server`` binds a threading HTTP server whose handlers get the
+emulator's ``EmulatorState`` (``state.py``), the one thing they share with the server object.
 
-Must not import anything from the package except ``storyboard.capabilities`` (via its
-siblings), and nothing from the client: the emulator is written from the reference.
+Must not import anything from the package except ``storyboard.seedance.capabilities`` (via its
+siblings), and nothing from the client: the emulator is written from docs/protocol.md.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
+import socketserver
 import uuid
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
+from .state import EmulatorState
 from .validate import BadRequest, validate_create
 
-if TYPE_CHECKING:
-    from .server import Emulator
+__all__ = ["Handler", "make_server"]
 
-__all__ = ["FILE_NAME", "Handler"]
-
-FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
 _MESSAGES = {
@@ -52,9 +52,16 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "storyboard-emulator"
     sys_version = ""
 
-    @property
-    def emu(self) -> Emulator:
-        return self.server.emulator  # type: ignore[attr-defined]
+    def __init__(
+        self,
+        request: socket.socket,
+        client_address: tuple[str, int],
+        server: socketserver.BaseServer,
+        *,
+        state: EmulatorState,
+    ) -> None:
+        self.state = state  # before the base class, which handles the request in its __init__
+        super().__init__(request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:  # the request log replaces this
         pass
@@ -83,7 +90,7 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         self.method_path = (method, path)
         self.recorded = False
-        self.emu.count("requests")
+        self.state.count("requests")
         try:
             self._route(method, path)
         finally:
@@ -93,13 +100,13 @@ class Handler(BaseHTTPRequestHandler):
         """Log the request once, before its answer is sent: whoever has the answer sees the record."""
         if not self.recorded:
             self.recorded = True
-            self.emu._log.add(*self.method_path, self.status, self.logged_body)
+            self.state.log_request(*self.method_path, self.status, self.logged_body)
 
     def _route(self, method: str, path: str) -> None:
         routes = {
             ("POST", "/seedance/videos"): self._create,
             ("POST", "/seedance/tasks"): self._tasks,
-            ("GET", "/_emulator/stats"): lambda: self._json(200, self.emu.stats()),
+            ("GET", "/_emulator/stats"): lambda: self._json(200, self.state.stats()),
             ("POST", "/_emulator/faults"): self._set_faults,
         }
         if (method, path) in routes:
@@ -147,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._error("bad_request", "Content-Length is not a number.")
             return False, None
-        if length > self.emu.max_body:
+        if length > self.state.max_body:
             self._drain(length)
             self.close_connection = True
             self._error("request_too_large")
@@ -158,9 +165,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.logged_body = raw[:200].decode(errors="replace")
         if authenticated:
-            problem = self.emu._authorized(self.headers.get("Authorization"))
+            problem = self.state.authorize(self.headers.get("Authorization"))
             if problem is not None:
-                self.emu.count("unauthorized")
+                self.state.count("unauthorized")
                 self._error(problem)
                 return False, None
         if not raw or isinstance(self.logged_body, str):
@@ -181,29 +188,28 @@ class Handler(BaseHTTPRequestHandler):
     def _create(self) -> None:
         ok, body = self._body()
         if not ok:
-            self.emu.count("creates_invalid")
+            self.state.count("creates_invalid")
             return
-        faults = self.emu._faults
-        if faults.take("dropcreate"):
-            self.emu.count("creates_rejected")
+        if self.state.take_fault("dropcreate"):
+            self.state.count("creates_rejected")
             return self._drop()
         for fault, code in (("create429", "too_many_requests"), ("create500", "api_error")):
-            if faults.take(fault):
-                self.emu.count("creates_rejected")
+            if self.state.take_fault(fault):
+                self.state.count("creates_rejected")
                 return self._error(code)
         try:
             job = validate_create(body)
         except BadRequest as exc:
-            self.emu.count("creates_invalid")
+            self.state.count("creates_invalid")
             return self._error("bad_request", str(exc))
-        if not self.emu.tasks.admit(job.model):
-            self.emu.count("creates_rate_limited")
+        if not self.state.tasks.admit(job.model):
+            self.state.count("creates_rate_limited")
             return self._error("too_many_requests")
-        self.emu.count("creates")
-        task = self.emu.tasks.create(job, body, self.trace_id)
+        self.state.count("creates")
+        task = self.state.tasks.create(job, body, self.trace_id)
         if job.is_async:
             return self._json(200, {"success": True, "task_id": task.id, "trace_id": self.trace_id})
-        if self.emu.tasks.wait(task):  # synchronous mode (§1.4): answer with the final result
+        if self.state.tasks.wait(task):  # synchronous mode (§1.4): answer with the final result
             assert task.response is not None
             self._json(task.http_status, task.response)
         else:
@@ -213,10 +219,9 @@ class Handler(BaseHTTPRequestHandler):
         ok, body = self._body()
         if not ok:
             return
-        faults = self.emu._faults
         for fault, code in (("poll429", "too_many_requests"), ("poll500", "api_error")):
-            if faults.take(fault):
-                self.emu.count("polls_rejected")
+            if self.state.take_fault(fault):
+                self.state.count("polls_rejected")
                 return self._error(code)
         if not isinstance(body, dict):
             return self._error("bad_request", "the request body must be a JSON object.")
@@ -225,17 +230,17 @@ class Handler(BaseHTTPRequestHandler):
             task_id = body.get("id")
             if not isinstance(task_id, str) or not task_id:
                 return self._error("bad_request", "id is required (a task id string).")
-            self.emu.count("polls")
-            record = self.emu.tasks.get(task_id)
+            self.state.count("polls")
+            record = self.state.tasks.get(task_id)
             return self._json(200, record) if record else self._error("not_found")
         if action == "retrieve_batch":
             ids = body.get("ids")
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 return self._error("bad_request", "ids is required (an array of task id strings).")
-            self.emu.count("retrieve_batch")
-            self.emu.count("retrieve_batch_ids", len(ids))
-            self.emu._max_batch(len(ids))
-            items = [r for r in map(self.emu.tasks.get, ids) if r is not None]
+            self.state.count("retrieve_batch")
+            self.state.count("retrieve_batch_ids", len(ids))
+            self.state.note_batch(len(ids))
+            items = [r for r in map(self.state.tasks.get, ids) if r is not None]
             return self._json(200, {"items": items, "count": len(items)})
         self._error("bad_request", "action must be retrieve or retrieve_batch.")
 
@@ -247,14 +252,14 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(spec, str):
             return self._error("bad_request", 'expected {"spec": "<faults spec>"}.')
         try:
-            self.emu.set_faults(spec)
+            self.state.set_faults(spec)
         except ValueError as exc:
             return self._error("bad_request", str(exc))
-        self._json(200, {"success": True, "faults_left": self.emu._faults.remaining()})
+        self._json(200, {"success": True, "faults_left": self.state.faults_left()})
 
     def _file(self, name: str, *, head: bool) -> None:
-        path = self.emu.files_dir / name
-        if not FILE_NAME.match(name) or name.startswith(".") or not path.is_file():
+        path = self.state.served_file(name)
+        if path is None:
             return self._error("not_found", "The specified file was not found.")
         size = path.stat().st_size
         start, end = 0, size - 1
@@ -286,8 +291,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        self.emu.count("downloads")
-        cut = self.emu._faults.take("dropdl")
+        self.state.count("downloads")
+        cut = self.state.take_fault("dropdl")
         budget = length // 2 if cut else length
         with path.open("rb") as f:
             f.seek(start)
@@ -298,9 +303,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 budget -= len(chunk)
         if cut:
-            self.emu.count("downloads_dropped")
+            self.state.count("downloads_dropped")
             self.wfile.flush()
             self._drop()
+
+
+def make_server(address: tuple[str, int], state: EmulatorState) -> ThreadingHTTPServer:
+    """A threading HTTP server bound to ``address`` (not yet serving) whose handlers use ``state``."""
+    server = ThreadingHTTPServer(address, functools.partial(Handler, state=state))
+    server.daemon_threads = True
+    return server
 
 
 def _span(first: str, last: str, size: int) -> tuple[int, int] | None:

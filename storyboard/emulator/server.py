@@ -1,28 +1,28 @@
-"""The emulator's server object: configuration, lifecycle, auth decision, stats.
+"""The emulator's server object: configuration and lifecycle.
 
-Owns: ``Emulator`` (bind, start/stop/serve_forever, the token check, the fault budget, the
-request log, the stats counters, which URLs name its own files). The HTTP routes live in
-``routes.py``.
+Owns: ``Emulator`` (the work directory, bind, start/stop/serve_forever, and the public face of
+its ``EmulatorState``: stats, request log, faults). The state the HTTP handler shares (tasks,
+faults, request log, counters, token check, file lookup) lives in ``state.py``; the HTTP routes
+live in ``routes.py``, which gets that state and never this object.
 
-Must not import anything from the package except ``storyboard.capabilities`` (via its
-siblings), and nothing from the client: the emulator is written from the reference.
+Must not import anything from the package except ``storyboard.seedance.capabilities`` (via its
+siblings), and nothing from the client: the emulator is written from docs/protocol.md (the §
+numbers below refer to it).
 """
 
 from __future__ import annotations
 
-import hmac
 import shutil
 import tempfile
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from .faults import FaultSpec, FaultState, parse_faults
-from .requestlog import RequestLog
-from .routes import FILE_NAME, Handler
-from .tasks import TaskStore
+from .faults import FaultSpec, parse_faults
+from .routes import make_server
+from .state import EmulatorState
+from .taskstore import TaskStore
 
 __all__ = ["DEFAULT_MAX_BODY", "Emulator"]
 
@@ -44,6 +44,7 @@ class Emulator:
 
     url: str
     requests: list[dict[str, Any]]
+    tasks: TaskStore
 
     def __init__(
         self,
@@ -59,20 +60,20 @@ class Emulator:
         limits: bool = True,
         rate: tuple[int, float] | None = None,
     ) -> None:
-        self.host, self.port, self.max_body = host, port, max_body
-        self._token = token
-        self._faults = FaultState(parse_faults(faults) if isinstance(faults, str) else faults)
-        self._log = RequestLog(request_log)
-        self.requests = self._log.records
-        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="storyboard-emulator-")
-        self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
+        self.host, self.port = host, port
+        spec = parse_faults(faults) if isinstance(faults, str) else faults
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="storyboard-emulator-")
+            workdir = Path(self._tmp.name)
+        self.workdir = Path(workdir)
         self.files_dir = self.workdir / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        self._counts: dict[str, int] = {}
-        self._counts_lock = threading.Lock()
-        self.tasks = TaskStore(latency=latency, files_dir=self.files_dir, file_url=self._file_url,
-                               local_file=self._local_file, faults=self._faults,
-                               count=self.count, limits=limits, rate=rate)  # fmt: skip
+        self._state = EmulatorState(files_dir=self.files_dir, latency=latency, token=token, faults=spec,
+                                    request_log=request_log, max_body=max_body, limits=limits,
+                                    rate=rate)  # fmt: skip
+        self.tasks = self._state.tasks
+        self.requests = self._state.requests
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._close_lock = threading.Lock()
@@ -84,12 +85,11 @@ class Emulator:
     # -- lifecycle -----------------------------------------------------------------------
 
     def _bind(self) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.daemon_threads = True
-        server.emulator = self  # type: ignore[attr-defined]
+        server = make_server((self.host, self.port), self._state)
         self.port = server.server_address[1]
         shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
         self.url = f"http://{shown}:{self.port}"
+        self._state.listen_at(self.host, self.port, self.url)
         self._server = server
         return server
 
@@ -125,8 +125,7 @@ class Emulator:
             if self._server is not None:
                 self._server.server_close()
                 self._server = None
-            self.tasks.stop()
-            self._log.close()
+            self._state.close()
             if self._tmp is not None:
                 shutil.rmtree(self._tmp.name, ignore_errors=True)
                 self._tmp = None
@@ -137,53 +136,21 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- state shared with the handler ---------------------------------------------------
+    # -- the state shared with the handler ------------------------------------------------
+
+    @property
+    def max_body(self) -> int:
+        """Create/poll bodies above this many bytes get 413."""
+        return self._state.max_body
 
     def set_faults(self, faults: str | FaultSpec) -> None:
         """Replace the remaining fault budget (ValueError for a bad spec)."""
-        self._faults.replace(parse_faults(faults) if isinstance(faults, str) else faults)
+        self._state.set_faults(faults)
 
     def count(self, name: str, n: int = 1) -> None:
-        with self._counts_lock:
-            self._counts[name] = self._counts.get(name, 0) + n
+        """Add ``n`` to the stats counter ``name``."""
+        self._state.count(name, n)
 
     def stats(self) -> dict[str, Any]:
         """Counts of requests by kind and of tasks by status (also ``GET /_emulator/stats``)."""
-        names = ("requests", "creates", "creates_rejected", "creates_rate_limited", "creates_invalid", "polls",
-                 "polls_rejected", "retrieve_batch", "retrieve_batch_ids", "retrieve_batch_max_ids",
-                 "downloads", "downloads_dropped", "unauthorized", "callbacks", "callbacks_failed")  # fmt: skip
-        with self._counts_lock:
-            out: dict[str, Any] = {name: self._counts.get(name, 0) for name in names}
-        out["tasks"] = self.tasks.status_counts()
-        out["faults_left"] = self._faults.remaining()
-        return out
-
-    def _max_batch(self, n: int) -> None:
-        with self._counts_lock:
-            self._counts["retrieve_batch_max_ids"] = max(self._counts.get("retrieve_batch_max_ids", 0), n)
-
-    def _file_url(self, name: str) -> str:
-        return f"{self.url}/files/{name}"
-
-    def _local_file(self, url: str) -> Path | None:
-        """The stored file an image URL names, when the URL points at this emulator."""
-        parts = urlsplit(url)
-        own_hosts = {self.host, "127.0.0.1", "localhost"}
-        if parts.hostname not in own_hosts or parts.port != self.port:
-            return None
-        name = parts.path.removeprefix("/files/")
-        if name == parts.path or not FILE_NAME.match(name):
-            return None
-        path = self.files_dir / name
-        return path if path.is_file() else None
-
-    def _authorized(self, header: str | None) -> str | None:
-        """The error code for this Authorization header, or None when it is accepted."""
-        if not header:
-            return "no_token"
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return "invalid_token"
-        if self._token is not None and not hmac.compare_digest(token.strip(), self._token):
-            return "invalid_token"
-        return None
+        return self._state.stats()

@@ -1,14 +1,14 @@
 """Validation of a ``POST /seedance/videos`` body, the way the documented API does it.
 
-Owns: the accepted top-level fields (seedance-api.md §1.2), the ``content[]`` item schema
+Owns: the accepted top-level fields (docs/protocol.md §1.2), the ``content[]`` item schema
 (§1.3: discriminated by ``type``, no extra keys, ``image_url`` an object), data-URI image
 checks (§9: decodes, sides, aspect), the per-model role/duration/frames/resolution rules
-(§7, read from ``storyboard.capabilities``), the weakly validated inline ``--flags`` of §10,
+(§7, read from ``storyboard.seedance.capabilities``), the weakly validated inline ``--flags`` of §10,
 and the normalised ``Job`` the task runner works from. Every problem is a ``BadRequest``
 whose message is what a 400 ``bad_request`` answers.
 
-Must not import anything from the package except ``storyboard.capabilities`` (data): the
-emulator is written from the reference, never from the client or the loader.
+Must not import anything from the package except ``storyboard.seedance.capabilities`` (data): the
+emulator is written from docs/protocol.md, never from the client or the loader.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from storyboard.capabilities import ALL_RATIOS, MODELS, ModelCaps, frames_valid
+from storyboard.seedance.capabilities import ALL_RATIOS, MODELS, ModelCaps, frames_valid
 
 __all__ = ["BadRequest", "ImageInput", "Job", "validate_create"]
 
@@ -139,13 +139,11 @@ def _decode_image(uri: str, where: str, caps: ModelCaps) -> Image.Image:
             w, h = img.size
             if not (300 <= w <= 6000 and 300 <= h <= 6000):
                 raise BadRequest(
-                    f"{where}: the image must be at least 300x300 and at most 6000x6000 "
-                    f"pixels (got {w}x{h})."
+                    f"{where}: the image must be at least 300x300 and at most 6000x6000 pixels (got {w}x{h})."
                 )
             if not 0.4 < w / h < 2.5:
                 raise BadRequest(
-                    f"{where}: the image aspect ratio (width/height) must be between 0.4 "
-                    f"and 2.5 (got {w}x{h})."
+                    f"{where}: the image aspect ratio (width/height) must be between 0.4 and 2.5 (got {w}x{h})."
                 )
             img.load()
             return ImageOps.exif_transpose(img).convert("RGB")
@@ -338,15 +336,18 @@ def validate_create(body: Any) -> Job:
             raise BadRequest(f"{model} does not take frames; use duration.")
         if not frames_valid(frames):
             raise BadRequest(f"frames must be 25+4n between 29 and 289 (got {frames}).")
+        duration = None  # frames win over duration (SDK-SPEC)
     else:
-        duration = duration if duration is not None else _weak(
-            flags, body, "duration", int, lambda v: _duration_ok(v, caps))
+        duration = (
+            duration if duration is not None else _weak(flags, body, "duration", int, lambda v: _duration_ok(v, caps))
+        )
         duration = 5 if duration is None else duration
         if not _duration_ok(duration, caps):
             auto = " or -1" if caps.auto_duration else ""
             raise BadRequest(f"duration must be between {caps.duration_min} and "
                              f"{caps.duration_max}{auto} for {model} (got {duration}).")  # fmt: skip
         duration = 5 if duration == -1 else duration  # "automatic": the emulator picks 5 s
+        frames = 24 * duration + 1
 
     def flag(name: str) -> bool:
         value = bools.get(name)
@@ -360,8 +361,8 @@ def validate_create(body: Any) -> Job:
         images=tuple(m for m in media if m.role in _ROLES["image_url"]),
         resolution=resolution,
         ratio=ratio,
-        duration=None if frames is not None else duration,
-        frames=frames if frames is not None else 24 * duration + 1,
+        duration=duration,
+        frames=frames,
         seed=-1 if seed is None else seed,
         camerafixed=flag("camerafixed"),
         watermark=flag("watermark"),

@@ -1,0 +1,185 @@
+"""One video: its shots' cached clips -> the assembled output and its report.
+
+Owns: turning a storyboard's shots into assembly clips (trims, transitions, captions, volume,
+seamless joins where a shot starts on the previous shot's last frame), skipping assembly when
+the output on disk is already exactly what it would make, and fetching a music URL into the
+cache. The report's shape is ``report``'s. MoviePy arrives only through assembly, imported when
+a video is assembled. Prints nothing; must not import the scheduler's callers (render, CLI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from storyboard.engine import report
+from storyboard.engine.plan import Plan, canonical_json
+from storyboard.engine.scheduler import ShotOutcome
+from storyboard.engine.service import VideoService
+from storyboard.spec.load import Loaded
+from storyboard.store.cache import Cache, CachedClip, sha256_file
+
+if TYPE_CHECKING:
+    from storyboard.assemble import ClipSpec
+
+__all__ = ["Finisher", "VideoResult", "fetch_music", "finish_video"]
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What one assembled video is, with its report."""
+
+    output: Path
+    report_path: Path
+    report: report.VideoReport
+
+
+class Finisher(Protocol):
+    """Makes one video from its shots' outcomes (``finish_video``; tests pass one without MoviePy)."""
+
+    def __call__(
+        self,
+        loaded: Loaded,
+        plan: Plan,
+        outcomes: Mapping[str, ShotOutcome],
+        *,
+        owned: set[str],
+        music_file: Path | None,
+        output: Path,
+        preview: bool,
+        polls: int,
+        generation_seconds: float,
+    ) -> VideoResult: ...
+
+
+def finish_video(
+    loaded: Loaded,
+    plan: Plan,
+    outcomes: Mapping[str, ShotOutcome],
+    *,
+    owned: set[str],
+    music_file: Path | None,
+    output: Path,
+    preview: bool,
+    polls: int,
+    generation_seconds: float,
+) -> VideoResult:
+    """Assemble `plan`'s cached clips into `output` and write its report beside it.
+
+    `outcomes` are by this storyboard's shot ids; `owned` names the shots whose generation in
+    this run counts for this video (a shot shared with an earlier variant is "shared" here);
+    `music_file` is what `fetch_music` returned.
+    """
+    from storyboard.assemble import ClipSpec, assemble  # MoviePy: only when a video is made
+
+    started = time.monotonic()
+    board = loaded.board
+    clips = [
+        ClipSpec(
+            path=_entry(outcomes[job.id]).clip,
+            trim=board.setting(index, "trim"),
+            transition=board.setting(index, "transition"),
+            caption=board.setting(index, "caption"),
+            volume=_or(board.setting(index, "volume"), 1.0),
+            continues_previous=_continues_previous(plan, index),
+        )
+        for index, job in enumerate(plan.jobs)
+    ]
+    key = _assembly_key(
+        loaded, clips, [_entry(outcomes[j.id]).meta.clip_sha256 for j in plan.jobs], music_file, preview
+    )
+    rpath = report.report_path(output)
+    previous = report.read_assembly(rpath)
+    if previous is not None and previous.key == key and _sha256_or_none(output) == previous.output_sha256:
+        assembly = report.skipped(previous)
+    else:
+        done = assemble(clips, board.output, output, base_dir=loaded.base_dir, music_file=music_file, preview=preview)
+        assembly = report.AssemblyRecord(key=key, output_sha256=sha256_file(output), details=done.to_dict())
+    shots = tuple(report.shot_report(job, outcomes[job.id], owned=job.id in owned) for job in plan.jobs)
+    video = report.VideoReport(
+        storyboard=str(loaded.file),
+        output=str(output),
+        service=plan.service,
+        shots=shots,
+        totals=report.totals(plan, shots, polls),
+        assembly=assembly,
+        timings=report.Timings(
+            generation_seconds=round(generation_seconds, 3),
+            assembly_seconds=round(time.monotonic() - started, 3),
+        ),
+    )
+    video.write(rpath)
+    return VideoResult(output, rpath, video)
+
+
+def _entry(outcome: ShotOutcome) -> CachedClip:
+    assert outcome.entry is not None, "every shot is cached or done here"
+    return outcome.entry
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def _assembly_key(
+    loaded: Loaded, clips: Sequence[ClipSpec], hashes: Sequence[str], music_file: Path | None, preview: bool
+) -> str:
+    """Everything the assembled video depends on: clip contents, per-clip edits, settings, files."""
+    base = loaded.base_dir
+    files = [music_file] + [base / f for f in _assembly_files(loaded) if (base / f).is_file()]
+    doc = {
+        "clips": [
+            [sha, repr(c.trim), repr(c.transition), repr(c.caption), c.volume, c.continues_previous]
+            for sha, c in zip(hashes, clips, strict=True)
+        ],
+        "output": loaded.board.output.model_dump(mode="json"),
+        "files": [sha256_file(f) if f and f.is_file() else None for f in files],
+        "preview": preview,
+    }
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+
+
+def _assembly_files(loaded: Loaded) -> list[str]:
+    """Local files assembly reads besides the clips (music, fonts)."""
+    board = loaded.board
+    names = [board.output.music.path if board.output.music else None, board.output.font]
+    names.append(board.output.title.font if board.output.title else None)
+    names += [board.setting(i, "caption").font for i in range(len(board.shots)) if board.setting(i, "caption")]
+    return [n for n in names if n]
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _continues_previous(plan: Plan, index: int) -> bool:
+    """True when shot `index` starts on the previous shot's last frame (a chained join)."""
+    if index == 0:
+        return False
+    job, previous = plan.jobs[index], plan.jobs[index - 1].id
+    return [c.upstream for c in job.chained if c.role == "first_frame"] == [previous]
+
+
+def fetch_music(loaded: Loaded, service: VideoService, cache: Cache) -> Path | None:
+    """Download a music URL into the cache (once per URL); None for a path, which assembly reads.
+
+    Called before any shot is submitted — a broken URL then costs nothing — and one video at a
+    time, so two assemblies never download the same file at once.
+    """
+    music = loaded.board.output.music
+    if music is None or music.url is None:
+        return None
+    name = hashlib.sha256(music.url.encode()).hexdigest()
+    suffix = Path(music.url.split("?")[0]).suffix[:8] or ".audio"
+    dest = cache.root / "music" / f"{name}{suffix}"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        service.download(music.url, dest)
+    return dest

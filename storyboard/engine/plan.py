@@ -1,0 +1,239 @@
+"""Planning: a loaded storyboard -> the exact API request per shot, its cache key and its cost.
+
+Owns: building each shot's request body (defaults resolved, local images as data URIs, frames
+taken from other shots left as slots the render fills), the dependency graph, the cache key
+(sha256 of canonical JSON of the resolved request with image *content* hashes, the upstream
+shot's key for a chained frame, and the service identity) and token/cost estimates. Pure apart
+from reading local image files. Must not import the client, render, assemble or the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from storyboard.engine import lastframe
+from storyboard.seedance.capabilities import (
+    MODELS,
+    PRICE_CURRENCY,
+    PRICE_SOURCE,
+    closest_ratio,
+    pixel_size,
+)
+from storyboard.seedance.wire import CreateBody, ImageInput, ImageRole, Options, create_body, with_image_url
+from storyboard.spec.images import ImageInfo, data_uri, inspect_image
+from storyboard.spec.load import Loaded
+from storyboard.spec.shots import ShotView, views
+
+__all__ = ["CACHE_VERSION", "ChainedFrame", "Plan", "ShotJob", "canonical_json", "estimated_cost", "make_plan"]
+
+CACHE_VERSION = 1  # bump when the meaning of a cached clip changes
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted, compact, ASCII JSON: the same data always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class ChainedFrame:
+    """An image of a request that is another shot's last frame, filled in when that shot is ready."""
+
+    slot: int
+    """Index into the request's ``content``."""
+    upstream: str
+    """Job id of the shot whose last frame it is."""
+    role: ImageRole
+
+
+@dataclass(frozen=True)
+class ShotJob:
+    """One shot as one API task."""
+
+    id: str
+    index: int
+    request: CreateBody
+    """The body sent to POST /seedance/videos; chained slots hold a placeholder url."""
+    chained: tuple[ChainedFrame, ...]
+    """Frames taken from other shots."""
+    depends_on: tuple[str, ...]
+    cache_key: str
+    model: str
+    width: int
+    height: int
+    seconds: float
+    frames: int
+    estimated_tokens: int
+    estimated_cost: float | None
+    has_audio: bool
+    digests: dict[str, str] = field(default_factory=dict, repr=False)
+    """data URI -> short description, for display."""
+
+    def display_request(self) -> CreateBody:
+        """The request with data URIs shown as digests and chained slots named."""
+        body = self.request
+        for slot, item in enumerate(self.request["content"]):
+            if item["type"] == "image_url" and item["image_url"]["url"] in self.digests:
+                body = with_image_url(body, slot, self.digests[item["image_url"]["url"]])
+        return body
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model": self.model,
+            "request": self.display_request(),
+            "depends_on": list(self.depends_on),
+            "cache_key": self.cache_key,
+            "width": self.width,
+            "height": self.height,
+            "seconds": self.seconds,
+            "frames": self.frames,
+            "estimated_tokens": self.estimated_tokens,
+            "estimated_cost": self.estimated_cost,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every shot job of one storyboard, in dependency order (a shot only needs earlier ones)."""
+
+    name: str
+    service: str
+    jobs: tuple[ShotJob, ...]
+
+    @property
+    def estimated_tokens(self) -> int:
+        return sum(j.estimated_tokens for j in self.jobs)
+
+    @property
+    def estimated_cost(self) -> float | None:
+        return estimated_cost(self.jobs)
+
+    def job(self, shot_id: str) -> ShotJob:
+        return next(j for j in self.jobs if j.id == shot_id)
+
+    def dependants(self, shot_id: str) -> set[str]:
+        """Shots that need `shot_id`'s frame, directly or through others."""
+        out: set[str] = set()
+        for job in self.jobs:
+            if shot_id in job.depends_on or out.intersection(job.depends_on):
+                out.add(job.id)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "service": self.service,
+            "shots": [j.to_json() for j in self.jobs],
+            "estimated_tokens_total": self.estimated_tokens,
+            "estimated_cost": self.estimated_cost,
+            "currency": PRICE_CURRENCY,
+            "price_source": PRICE_SOURCE,
+        }
+
+
+def estimated_cost(jobs: Iterable[ShotJob]) -> float | None:
+    """Total estimated cost of `jobs`; None when a job's model has no published price."""
+    costs = [j.estimated_cost for j in jobs]
+    return None if any(c is None for c in costs) else round(sum(c for c in costs if c), 4)
+
+
+def _chained_placeholder(shot_id: str) -> str:
+    return f"<last frame of shot {shot_id}>"
+
+
+def _digest(info: ImageInfo) -> str:
+    return f"data:{info.mime};base64,<{info.size} bytes, {info.width}x{info.height}, sha256:{info.sha256[:12]}>"
+
+
+def make_plan(loaded: Loaded, *, service: str) -> Plan:
+    """Plan every shot of a loaded (valid) storyboard for the service named `service`."""
+    board = loaded.board
+    all_views = views(board)
+    chained_from = {ref.from_ for v in all_views for _, ref in v.images() if ref.from_}
+    jobs: dict[str, ShotJob] = {}
+    for view in all_views:
+        jobs[view.id] = _job(view, loaded, service, jobs, view.id in chained_from)
+    return Plan(board.name, service, tuple(jobs.values()))
+
+
+def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob], chained_from: bool) -> ShotJob:
+    caps = MODELS[view.model]
+    images: list[ImageInput] = []
+    keyed: list[object] = [{"type": "text", "text": view.shot.prompt}]
+    chained: list[ChainedFrame] = []
+    digests: dict[str, str] = {}
+    first_size: tuple[int, int] | None = None
+    for _, ref in view.images():
+        key_part: dict[str, str]
+        if ref.path:
+            info = inspect_image(loaded.base_dir / ref.path)
+            assert isinstance(info, ImageInfo), "load() checked every local image"
+            url = data_uri(info)
+            digests[url] = _digest(info)
+            key_part, size = {"sha256": info.sha256}, (info.width, info.height)
+        elif ref.url:
+            url, key_part, size = ref.url, {"url": ref.url}, None
+        else:
+            upstream = done[str(ref.from_)]
+            url = _chained_placeholder(upstream.id)
+            key_part, size = {"from_key": upstream.cache_key}, (upstream.width, upstream.height)
+            chained.append(ChainedFrame(slot=len(images) + 1, upstream=upstream.id, role=ref.role))
+        if ref.role == "first_frame" and first_size is None:
+            first_size = size
+        images.append(ImageInput(url, ref.role))
+        keyed.append({"image": key_part, "role": ref.role})
+
+    options: Options = {}
+    for name in ("seed", "camerafixed", "watermark", "execution_expires_after"):
+        if view.value(name) is not None:
+            options[name] = view.value(name)
+    audio = bool(view.value("generate_audio")) and caps.audio
+    if caps.audio and view.value("generate_audio") is not None:
+        options["generate_audio"] = audio
+    if lastframe.requested(chained_from=chained_from, asked=bool(view.value("return_last_frame"))):
+        options["return_last_frame"] = True
+    request = create_body(
+        model=view.model,
+        prompt=view.shot.prompt,
+        images=images,
+        resolution=view.resolution,
+        ratio=view.ratio,
+        length=view.length,
+        options=options,
+    )
+
+    ratio = view.ratio
+    if ratio == "adaptive":
+        ratio = closest_ratio(*first_size) if first_size else "16:9"
+    width, height = pixel_size(view.model, view.resolution, ratio)
+    frames = view.frame_count
+    tokens = width * height * frames // 1024
+    price = caps.price_per_mtok_audio if audio else caps.price_per_mtok
+    cost = None if price is None else round(tokens / 1_000_000 * price, 4)
+    key_doc = {
+        "v": CACHE_VERSION,
+        "service": service,
+        "request": {**lastframe.key_fields(request), "content": keyed},
+    }
+    cache_key = hashlib.sha256(canonical_json(key_doc).encode()).hexdigest()
+    return ShotJob(
+        id=view.id,
+        index=view.index,
+        request=request,
+        chained=tuple(chained),
+        depends_on=tuple(dict.fromkeys(c.upstream for c in chained)),
+        cache_key=cache_key,
+        model=view.model,
+        width=width,
+        height=height,
+        seconds=view.seconds,
+        frames=frames,
+        estimated_tokens=tokens,
+        estimated_cost=cost,
+        has_audio=audio,
+        digests=digests,
+    )

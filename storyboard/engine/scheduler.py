@@ -1,0 +1,367 @@
+"""Generation: runs a plan's shot jobs against a video service, never paying twice for one.
+
+Owns: the DAG schedule (a shot waits for the shots it takes frames from; everything else runs
+concurrently up to `jobs` tasks on the service and `rate` creates per window), settling ready
+shots from the cache or the journal (``settle``), journaling every task id before polling it,
+batched polling with an interval that grows with the age of the running tasks, downloads into
+the cache on worker threads, failure propagation to dependants, and progress events. Talks to
+the service only through ``VideoService`` and waits only through ``Clock``. Prints nothing;
+must not import assembly, render or the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Literal
+
+from storyboard.engine.lastframe import LastFrames
+from storyboard.engine.plan import Plan, ShotJob
+from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
+from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, is_forced, settle
+from storyboard.engine.states import HAS_TASK, ON_SERVICE, READY, UNUSABLE, Source, State
+from storyboard.errors import (
+    APIError,
+    AuthenticationError,
+    InsufficientBalanceError,
+    NotFoundError,
+    RenderInterrupted,
+    StoryboardError,
+)
+from storyboard.seedance.results import TaskResult
+from storyboard.seedance.wire import CreateBody, with_image_url
+from storyboard.store.cache import Cache, CachedClip, ClipOrigin
+from storyboard.store.journal import Journal
+
+__all__ = ["MAX_POLL_FAILURES", "Event", "PollPolicy", "Scheduler", "ShotOutcome"]
+
+log = logging.getLogger(__name__)
+
+_FATAL = (AuthenticationError, InsufficientBalanceError)
+MAX_POLL_FAILURES = 6  # consecutive failed poll rounds before we stop and leave tasks journaled
+
+
+def _with_margin(window: float) -> float:
+    """The create window we keep: longer than the service's by a safety margin.
+
+    We time a create when we send it, the service when it arrives; a request that waits in a
+    busy network stack arrives later than the next one's gap suggests. 5 % (at least 0.3 s)
+    covers that without slowing a real 60 s window noticeably.
+    """
+    return window + max(0.05 * window, 0.3)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Poll every `factor` x the age of the oldest running task, clamped to [minimum, maximum].
+
+    Young tasks are nowhere near done (the service takes about a minute), so polling them
+    often only costs requests; the interval then settles at `maximum`.
+    """
+
+    minimum: float = 3.0
+    maximum: float = 15.0
+    factor: float = 0.15
+
+    def interval(self, oldest_age: float) -> float:
+        return min(self.maximum, max(self.minimum, self.factor * oldest_age))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One state change of one shot."""
+
+    shot: str
+    state: State
+    elapsed: float
+    task_id: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class ShotOutcome:
+    """Where one shot ended up, and the facts for the report."""
+
+    job: ShotJob
+    state: State = "waiting"
+    task_id: str | None = None
+    entry: CachedClip | None = None
+    error: Exception | None = None
+    source: Source = ""
+    last_frame_url: str | None = None  # fresh from the service this run (valid ~24 h)
+    submitted_at: float | None = None
+    finished_at: float | None = None
+
+
+class Scheduler:
+    """Runs every job of `plan` to a terminal state."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        service: VideoService,
+        cache: Cache,
+        journal: Journal,
+        jobs: int,
+        rate: tuple[int, float] | None = None,
+        force: Force = None,
+        poll: PollPolicy = PollPolicy(),
+        on_event: Callable[[Event], None] = lambda _e: None,
+        downloads: int = 3,
+        clock: Clock = SYSTEM_CLOCK,
+        last_frames: LastFrames | None = None,
+    ) -> None:
+        self.plan = plan
+        self.service, self.cache, self.journal = service, cache, journal
+        self.jobs = max(1, jobs)
+        self.rate = rate
+        self._creates: deque[float] = deque()  # times of recent create requests (rate window)
+        self.force = force
+        self.poll = poll
+        self.on_event = on_event
+        self.clock = clock
+        self.last_frames = last_frames or LastFrames(cache)
+        self._t0 = clock.monotonic()
+        self.outcomes = {job.id: ShotOutcome(job) for job in plan.jobs}
+        self.polls = 0
+        self._pool = ThreadPoolExecutor(max_workers=downloads, thread_name_prefix="download")
+        self._downloads: dict[str, Future[CachedClip]] = {}
+
+    # -- public ----------------------------------------------------------------------------
+
+    def run(self) -> dict[str, ShotOutcome]:
+        """Drive every shot to cached/done/failed/blocked; returns the outcomes by shot id."""
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            raise self._interrupted("interrupted") from None
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        return self.outcomes
+
+    # -- loop ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        next_poll = 0.0
+        poll_failures = 0
+        while True:
+            self._start_ready()
+            self._collect_downloads()
+            running = [o for o in self.outcomes.values() if o.state in ON_SERVICE]
+            if not running and not self._downloads and not self._startable():
+                break
+            now = self.clock.monotonic()
+            if running and now >= next_poll:
+                if self._poll(running):
+                    poll_failures = 0
+                else:
+                    poll_failures += 1
+                    if poll_failures >= MAX_POLL_FAILURES:
+                        raise self._interrupted("lost contact with the service")
+                oldest = max(now - (o.submitted_at or now) for o in running)
+                next_poll = self.clock.monotonic() + self.poll.interval(oldest)
+            wake = next_poll if running else self.clock.monotonic() + 0.05
+            if self.rate and self._creates and any(o.state == "queued" for o in self.outcomes.values()):
+                wake = min(wake, self._creates[0] + _with_margin(self.rate[1]))  # a slot opens then
+            pause = max(0.0, min(wake - self.clock.monotonic(), 1.0))
+            if self._downloads:
+                # wake as soon as a download ends (they run on threads, in real time)
+                wait(self._downloads.values(), timeout=pause, return_when=FIRST_COMPLETED)
+            else:
+                self.clock.sleep(pause)
+
+    def _emit(self, outcome: ShotOutcome, state: State, detail: str = "") -> None:
+        outcome.state = state
+        elapsed = self.clock.monotonic() - self._t0
+        self.on_event(Event(outcome.job.id, state, round(elapsed, 3), outcome.task_id, detail))
+
+    def _startable(self) -> bool:
+        return any(o.state in ("waiting", "queued") and self._deps_state(o) == "ready" for o in self.outcomes.values())
+
+    def _deps_state(self, outcome: ShotOutcome) -> Literal["ready", "wait", "blocked"]:
+        states = [self.outcomes[d].state for d in outcome.job.depends_on]
+        if any(s in UNUSABLE for s in states):
+            return "blocked"
+        return "ready" if all(s in READY for s in states) else "wait"
+
+    def _in_flight(self) -> int:
+        return sum(o.state in ON_SERVICE for o in self.outcomes.values())
+
+    def _start_ready(self) -> None:
+        for outcome in self.outcomes.values():
+            if outcome.state == "waiting":
+                deps = self._deps_state(outcome)
+                if deps == "blocked":
+                    self._emit(outcome, "blocked", "an upstream shot failed")
+                    continue
+                if deps == "wait" or not self._needs_generating(outcome):
+                    continue
+            elif outcome.state != "queued":
+                continue
+            if self._in_flight() < self.jobs and self._rate_allows():
+                self._submit(outcome)
+            elif outcome.state != "queued":
+                self._emit(outcome, "queued")
+
+    def _needs_generating(self, outcome: ShotOutcome) -> bool:
+        """Settle a shot whose inputs are ready, once: False when settled (cached, resumed or
+        refused); True when it must be submitted — it then waits as "queued" for a slot."""
+        job = outcome.job
+        settled = settle(job.cache_key, cache=self.cache, journal=self.journal, forced=is_forced(self.force, job.id))
+        if isinstance(settled, Cached):
+            outcome.entry, outcome.source = settled.entry, "cache"
+            outcome.task_id = settled.entry.meta.task_id
+            self._emit(outcome, "cached")
+        elif isinstance(settled, Resume):
+            outcome.task_id, outcome.source = settled.entry.task_id, "resumed"
+            age = max(0.0, time.time() - settled.entry.submitted_at)  # the journal keeps wall time
+            outcome.submitted_at = self.clock.monotonic() - age
+            self._emit(outcome, "resumed", "polling a task submitted by an earlier render")
+        elif isinstance(settled, Refused):
+            outcome.error = settled.error
+            self._emit(outcome, "failed", str(settled.error))
+        return isinstance(settled, Generate)
+
+    def _rate_allows(self) -> bool:
+        """True when one more create stays within `rate` (N creates per W seconds, sliding)."""
+        if self.rate is None:
+            return True
+        limit, window = self.rate
+        window = _with_margin(window)
+        now = self.clock.monotonic()
+        while self._creates and now - self._creates[0] >= window:
+            self._creates.popleft()
+        return len(self._creates) < limit
+
+    def _body(self, job: ShotJob) -> CreateBody:
+        """The job's request with every chained slot pointing at its upstream's last frame."""
+        body = job.request
+        for frame in job.chained:
+            up = self.outcomes[frame.upstream]
+            assert up.entry is not None, "a shot starts only after its upstream is ready"
+            url, up.entry = self.last_frames.frame_url(up.entry, up.last_frame_url)
+            body = with_image_url(body, frame.slot, url)
+        return body
+
+    def _submit(self, outcome: ShotOutcome) -> None:
+        job = outcome.job
+        self._creates.append(self.clock.monotonic())
+        try:
+            task_id = self.service.create(self._body(job))
+        except _FATAL:
+            raise
+        except APIError as exc:
+            if exc.maybe_submitted:
+                self.journal.record(job.cache_key, job.id, None, uncertain=True)
+            outcome.error = exc
+            self._emit(outcome, "failed", str(exc))
+            return
+        # durable before we wait: a crash from here on resumes this task instead of paying again
+        self.journal.record(job.cache_key, job.id, task_id)
+        outcome.task_id, outcome.source = task_id, "generated"
+        outcome.submitted_at = self.clock.monotonic()
+        self._emit(outcome, "submitted")
+
+    def _poll(self, running: list[ShotOutcome]) -> bool:
+        ids = [o.task_id for o in running if o.task_id]
+        self.polls += 1
+        try:
+            results = self.service.retrieve_batch(ids)
+        except _FATAL:
+            raise
+        except APIError as exc:
+            log.warning("polling failed: %s", exc)
+            return False
+        for outcome in running:
+            result = results.get(outcome.task_id or "")
+            if result is None:
+                result = self._lookup_missing(outcome)
+                if result is None:
+                    continue
+            self._apply(outcome, result)
+        return True
+
+    def _lookup_missing(self, outcome: ShotOutcome) -> TaskResult | None:
+        """A task the batch answer left out: ask for it alone; a resumed unknown one is resubmitted."""
+        try:
+            return self.service.retrieve(outcome.task_id or "")
+        except NotFoundError:
+            self.journal.remove(outcome.job.cache_key)
+            if outcome.source == "resumed":
+                # the service never knew it or has forgotten it: nothing is running, submit anew
+                outcome.task_id, outcome.source = None, ""
+                self._emit(outcome, "queued", "journaled task unknown to the service; submitting again")
+            else:
+                outcome.error = APIError(f"the service lost task {outcome.task_id}")
+                self._emit(outcome, "failed", str(outcome.error))
+            return None
+        except APIError as exc:
+            log.warning("polling %s failed: %s", outcome.task_id, exc)
+            return None
+
+    def _apply(self, outcome: ShotOutcome, result: TaskResult) -> None:
+        if result.status == "processing" and outcome.state != "running":
+            self._emit(outcome, "running")
+        elif result.status == "failed":
+            self.journal.remove(outcome.job.cache_key)  # terminal: nothing left to resume
+            outcome.error = result.error or APIError("the task failed without a reason")
+            outcome.finished_at = self.clock.monotonic()
+            self._emit(outcome, "failed", str(outcome.error))
+        elif result.status == "succeeded":
+            outcome.finished_at = self.clock.monotonic()
+            outcome.last_frame_url = result.last_frame_url
+            self._emit(outcome, "downloading")
+            self._downloads[outcome.job.id] = self._pool.submit(self._download, outcome, result)
+
+    def _download(self, outcome: ShotOutcome, result: TaskResult) -> CachedClip:
+        job = outcome.job
+        staging = self.cache.staging_dir()
+        clip = staging / f"{job.cache_key}.mp4"
+        assert result.video_url is not None, "a succeeded result always has a video url"
+        self.service.download(result.video_url, clip)
+        frame = staging / f"{job.cache_key}.png"
+        last = self.last_frames.after_download(job.request, clip, frame, result.last_frame_url, self.service.download)
+        origin = ClipOrigin(
+            shot=job.id,
+            task_id=outcome.task_id,
+            model=job.model,
+            tokens=result.tokens,
+            service=self.plan.service,
+            request_digest=dict(job.display_request()),
+            created=time.time(),
+        )
+        entry = self.cache.put(job.cache_key, clip, last, origin)
+        self.journal.remove(job.cache_key)
+        return entry
+
+    def _collect_downloads(self) -> None:
+        for shot, future in list(self._downloads.items()):
+            if not future.done():
+                continue
+            del self._downloads[shot]
+            outcome = self.outcomes[shot]
+            try:
+                outcome.entry = future.result()
+            except (StoryboardError, OSError) as exc:
+                # the task stays journaled: the next render downloads it again without paying
+                outcome.error = exc
+                self._emit(outcome, "failed", f"download failed: {exc}")
+                continue
+            self._emit(outcome, "done")
+
+    def _interrupted(self, why: str) -> RenderInterrupted:
+        running = {o.job.id: o.task_id for o in self.outcomes.values() if o.task_id and o.state in HAS_TASK}
+        if running:
+            listed = ", ".join(f"{shot} ({task})" for shot, task in running.items())
+            message = (
+                f"{why}; still running on the service: {listed}. They are journaled: run the "
+                "same render again to pick them up without paying twice"
+            )
+        else:
+            message = f"{why}; no task was running on the service"
+        return RenderInterrupted(running, message)
