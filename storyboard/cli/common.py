@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from storyboard.spec.load import Loaded
 
 __all__ = [
-    "EXIT_FAILED", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE", "add_vars", "cost_words",
+    "EXIT_FAILED", "EXIT_FROZEN", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE", "add_vars", "cost_words",
     "print_issues", "print_warnings", "service_identity", "sets_from_args",
 ]  # fmt: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_SERVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_FROZEN = 4
+"""``render --frozen`` refused: a shot would be generated that the lockfile and caches do not supply."""
 
 
 def add_vars(p: argparse.ArgumentParser) -> None:

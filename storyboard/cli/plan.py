@@ -1,4 +1,5 @@
-"""`storyboard plan FILE`: each shot's exact request, dependencies, cache key and cost; sends nothing.
+"""`storyboard plan FILE`: each shot's exact request, dependencies, cache key, cost and state against
+the lockfile (locked / changed / new); sends nothing.
 
 Part of the command-line layer.
 """
@@ -19,6 +20,7 @@ from storyboard.seedance.config import ServiceConfig
 
 if TYPE_CHECKING:
     from storyboard.engine.variants import Batch
+    from storyboard.store.lockfile import Lockfile
 
 __all__ = ["add_parser", "run"]
 
@@ -31,26 +33,33 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from storyboard.engine.lockfile import batch_lockfile_path, lock_state
     from storyboard.engine.variants import load_batch
+    from storyboard.store.lockfile import read_lockfile
 
     batch = load_batch(args.file, sets_from_args(args), service=service_identity(ServiceConfig.from_env()))
     print_warnings((v.loaded for v in batch.variants), err)
+    lock = read_lockfile(batch_lockfile_path(batch))
     if len(batch.variants) > 1:
-        return _plan_variants(batch, args.json, out)
+        return _plan_variants(batch, lock, args.json, out)
     plan = batch.plan
+    states = {j.id: lock_state(j.id, j.cache_key, lock) for j in plan.jobs}
     if args.json:
-        out.print_json(json.dumps(plan.to_json(), ensure_ascii=False))
+        doc = plan.to_json()
+        for shot in doc["shots"]:
+            shot["lock"] = states[shot["id"]]
+        out.print_json(json.dumps(doc, ensure_ascii=False))
         return EXIT_OK
     # user text goes through escape(): "[draft]" in a name is text, not rich markup
     table = Table(title=escape(f"{plan.name}: {len(plan.jobs)} shots ({plan.service})"))
-    for column in ("shot", "model", "size", "length", "needs", "tokens", f"cost {PRICE_CURRENCY}", "cache key"):
+    for column in ("shot", "model", "size", "length", "needs", "tokens", f"cost {PRICE_CURRENCY}", "cache key", "lock"):
         table.add_column(column, no_wrap=True)
     for job in plan.jobs:
         length = f"{job.seconds:g} s / {job.frames} fr"
         cost = "n/a" if job.estimated_cost is None else f"{job.estimated_cost:.4f}"
         table.add_row(
             job.id, job.model.removeprefix("doubao-seedance-"), f"{job.width}x{job.height}", length, ", ".join(job.depends_on) or "-",
-            f"{job.estimated_tokens:,}", cost, job.cache_key[:12],
+            f"{job.estimated_tokens:,}", cost, job.cache_key[:12], states[job.id],
         )  # fmt: skip
     out.print(table)
     for job in plan.jobs:
@@ -63,17 +72,27 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-def _plan_variants(batch: Batch, as_json: bool, out: Console) -> int:
+def _plan_variants(batch: Batch, lock: Lockfile | None, as_json: bool, out: Console) -> int:
+    from storyboard.engine.lockfile import lock_state
+
+    # by combined job id: the lockfile of a template lists every unique job once
+    states = {j.id: lock_state(j.id, j.cache_key, lock) for j in batch.plan.jobs}
     if as_json:
-        out.print_json(json.dumps(batch.to_json(), ensure_ascii=False))
+        doc = batch.to_json()
+        for v, variant in zip(batch.variants, doc["variants"], strict=True):
+            for shot in variant["shots"]:
+                shot["lock"] = states[batch.ids[(v.number, shot["id"])]]
+        out.print_json(json.dumps(doc, ensure_ascii=False))
         return EXIT_OK
     table = Table(title=escape(f"{batch.plan.name}: {len(batch.variants)} variants ({batch.plan.service})"))
-    for column in ("row", "output", "new shots", "shared shots"):
+    for column in ("row", "output", "new shots", "shared shots", "lock"):
         table.add_column(column)
     for v in batch.variants:
         new = [j.id for j in v.plan.jobs if not batch.shared(v, j.id)]
         shared = [j.id for j in v.plan.jobs if batch.shared(v, j.id)]
-        table.add_row(str(v.number), escape(str(v.output)), ", ".join(new) or "-", ", ".join(shared) or "-")
+        mine = [states[batch.ids[(v.number, j.id)]] for j in v.plan.jobs]
+        lock_words = ", ".join(f"{mine.count(s)} {s}" for s in ("locked", "changed", "new") if s in mine)
+        table.add_row(str(v.number), escape(str(v.output)), ", ".join(new) or "-", ", ".join(shared) or "-", lock_words)
     out.print(table)
     plan = batch.plan
     cost = cost_words(plan.estimated_cost)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,11 +29,13 @@ from storyboard.cli.common import (
     service_identity,
     sets_from_args,
 )
+from storyboard.cli.locked import add_flag, check_frozen, read_lock, write_lock
 from storyboard.cli.progress import JsonEvents, LiveView, Silent
+from storyboard.cli.remote import add_remote, open_cache, remote_summary
 from storyboard.engine.plan import ShotJob
 from storyboard.engine.render import BatchResult, RenderOptions, render
 from storyboard.engine.scheduler import PollPolicy
-from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, Settlement, is_forced, settle
+from storyboard.engine.settle import Blocked, Cached, Force, Generate, Planned, Refused, Resume, settle_plan
 from storyboard.engine.variants import Batch, load_batch
 from storyboard.errors import (
     APIError,
@@ -47,9 +48,9 @@ from storyboard.errors import (
 from storyboard.seedance.capabilities import PRICE_CURRENCY
 from storyboard.seedance.client import SeedanceClient
 from storyboard.seedance.config import TOKEN_ENV, ServiceConfig
-from storyboard.store.atomic import write_atomic
-from storyboard.store.cache import Cache, default_cache_dir
+from storyboard.store.cache import default_cache_dir
 from storyboard.store.journal import Journal
+from storyboard.store.tiered import ClipStore
 
 __all__ = ["EMBEDDED_NOTICE", "add_parser", "run"]
 
@@ -72,6 +73,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--out", metavar="OUT", help="output video (default: output.path)")
     add_vars(p)
+    add_remote(p)
     p.add_argument(
         "--jobs",
         type=_positive_int,
@@ -93,6 +95,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="AMOUNT",
         help=f"refuse to start if the new generations are estimated above AMOUNT ({PRICE_CURRENCY})",
     )
+    add_flag(p)
     p.add_argument("--max-shots", type=int, metavar="N", help="refuse to start if more than N shots need generating")
     p.add_argument(
         "--max-rpm",
@@ -147,15 +150,14 @@ def _service(config: ServiceConfig, cache_root: Path, err: Console, quiet: bool)
             yield client
 
 
-def _settled(batch: Batch, cache: Cache, journal: Journal, force: Force) -> list[tuple[ShotJob, Settlement]]:
+def _settled(batch: Batch, cache: ClipStore, journal: Journal, force: Force) -> list[tuple[ShotJob, Planned]]:
     """What the render would do with each job — the very question the scheduler asks."""
-    return [
-        (job, settle(job.cache_key, cache=cache, journal=journal, forced=is_forced(force, job.id)))
-        for job in batch.plan.jobs
-    ]
+    return settle_plan(batch.plan, cache=cache, journal=journal, force=force)
 
 
-def _words(settled: Settlement, shot: str) -> str:
+def _words(settled: Planned, shot: str) -> str:
+    if isinstance(settled, Blocked):
+        return f"not sent: it needs {', '.join(settled.upstream)}, which will not be generated"
     if isinstance(settled, Cached):
         return "cached (free)"
     if isinstance(settled, Resume):
@@ -184,7 +186,7 @@ def _check_budget(args: argparse.Namespace, jobs: list[ShotJob]) -> None:
         raise ConfigError(problems)
 
 
-def _dry_run(batch: Batch, cache: Cache, journal: Journal, force: Force, out: Console) -> int:
+def _dry_run(batch: Batch, cache: ClipStore, journal: Journal, force: Force, out: Console) -> int:
     paying = []
     for job, settled in _settled(batch, cache, journal, force):
         state = _words(settled, job.id)
@@ -217,7 +219,7 @@ def _summary(result: BatchResult, out: Console) -> Path:
     out.print(table)
     first = result.videos[0].variant
     path = first.output.parent / f"{first.loaded.board.name}.batch.json"
-    write_atomic(path, (json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n").encode())
+    result.report().write(path)
     return path
 
 
@@ -232,8 +234,11 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         print_warnings((v.loaded for v in batch.variants), err)
     force = _force(args, batch)
     cache_root = default_cache_dir(os.environ)
-    cache = Cache(cache_root)
+    cache = open_cache(cache_root, args)  # local, with the --remote / STORYBOARD_REMOTE one behind it
     journal = Journal(cache_root / "journal")
+    lock_path, lock = read_lock(batch)  # a broken lockfile stops the render before anything is sent
+    if args.frozen and (refused := check_frozen(lock_path, lock, _settled(batch, cache, journal, force), err)):
+        return refused
     if args.dry_run:
         return _dry_run(batch, cache, journal, force, out)
     if args.max_cost is not None or args.max_shots is not None:  # only then is every entry read
@@ -268,8 +273,11 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     except APIError as exc:
         err.print(f"service error: {exc}", style="red", markup=False)
         return EXIT_FAILED
+    write_lock(batch, lock_path, lock, result, frozen=args.frozen, preview=args.preview, err=err, quiet=args.quiet)
     for warning in cache.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
+    if not args.quiet and (remote_line := remote_summary(cache)):
+        err.print(remote_line, markup=False)
     if len(result.videos) == 1:
         return _single(result, args, out, err)
     summary = _summary(result, err if args.quiet else out)

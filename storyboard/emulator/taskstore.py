@@ -4,7 +4,8 @@ Owns: the task record of docs/protocol.md §2/§13 (``id, created_at, started_at
 elapsed, request, trace_id, type, response``; no ``response``/``finished_at`` while the task
 runs), the lifecycle (queued while the model's concurrency of §11.3 is used up, then running
 for ``latency`` seconds, then succeeded or failed), the requests-per-minute limit of §11.3,
-the result and failure bodies (§1.5, §2, §4.3), image fetching (only the emulator's own files;
+the result and failure bodies (§1.5, §2, §4.3; the result reports the seed used: the request's,
+or one derived from the request for −1 / none), image fetching (only the emulator's own files;
 any other remote URL fails like the service's "fetch failed"), the call to the clip
 synthesiser, and the best-effort callback POST (§3).
 
@@ -14,6 +15,7 @@ Must not import anything from the package except ``storyboard.seedance.capabilit
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import os
 import random
@@ -82,6 +84,13 @@ class Task:
         return rec
 
 
+def _derived_seed(request: dict[str, Any]) -> int:
+    """A seed in 0 … 4294967295 from the request: the same request always gets the same one."""
+    rest = {k: v for k, v in request.items() if k != "seed"}  # -1 and no seed ask the same
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
 def _ark_id(created: float) -> str:
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(created))
     return f"cgt-{stamp}-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
@@ -136,7 +145,10 @@ class TaskStore:
             return True
 
     def create(self, job: Job, body: dict[str, Any], trace_id: str) -> Task:
-        task = Task(str(uuid.uuid4()), trace_id, job, shorten(body), round(time.time(), 3))
+        request = shorten(body)
+        if job.seed == -1:  # §1: -1 or none is "random"; the result reports the seed used (§1.5)
+            job = replace(job, seed=_derived_seed(request))
+        task = Task(str(uuid.uuid4()), trace_id, job, request, round(time.time(), 3))
         worker = threading.Thread(target=self._run, args=(task,), name=f"task-{task.id[:8]}", daemon=True)
         with self._lock:
             self._tasks[task.id] = task
@@ -250,7 +262,7 @@ class TaskStore:
         }
         data.update({"duration": job.duration} if job.duration is not None else {"frames": job.frames})
         tokens = width * height * job.frames // 1024  # §11.1: W*H*(24*d+1)/1024
-        data.update(resolution=job.resolution, ratio=ratio,
+        data.update(resolution=job.resolution, ratio=ratio, seed=job.seed,
                     usage={"completion_tokens": tokens, "total_tokens": tokens})  # fmt: skip
         return {"success": True, "task_id": task.id, "trace_id": task.trace_id, "data": data}
 

@@ -21,7 +21,8 @@ from storyboard.engine.plan import Plan, canonical_json
 from storyboard.engine.scheduler import ShotOutcome
 from storyboard.engine.service import VideoService
 from storyboard.spec.load import Loaded
-from storyboard.store.cache import Cache, CachedClip, sha256_file
+from storyboard.store.cache import CachedClip, sha256_file
+from storyboard.store.tiered import ClipStore
 
 if TYPE_CHECKING:
     from storyboard.assemble import ClipSpec
@@ -167,7 +168,7 @@ def _continues_previous(plan: Plan, index: int) -> bool:
     return [c.upstream for c in job.chained if c.role == "first_frame"] == [previous]
 
 
-def fetch_music(loaded: Loaded, service: VideoService, cache: Cache) -> Path | None:
+def fetch_music(loaded: Loaded, service: VideoService, cache: ClipStore) -> Path | None:
     """Download a music URL into the cache (once per URL); None for a path, which assembly reads.
 
     Called before any shot is submitted — a broken URL then costs nothing — and one video at a

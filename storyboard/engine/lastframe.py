@@ -27,7 +27,8 @@ import imageio_ffmpeg
 
 from storyboard.errors import AssembleError
 from storyboard.seedance.wire import CreateBody
-from storyboard.store.cache import Cache, CachedClip
+from storyboard.store.cache import CachedClip
+from storyboard.store.tiered import ClipStore
 
 __all__ = ["LastFrames", "extract_last_frame", "key_fields", "requested"]
 
@@ -64,7 +65,7 @@ def extract_last_frame(clip: Path, dest: Path) -> Path:
 class LastFrames:
     """Last frames of generated clips, kept in `cache`; `extract` is injectable for tests."""
 
-    def __init__(self, cache: Cache, extract: Extractor = extract_last_frame) -> None:
+    def __init__(self, cache: ClipStore, extract: Extractor = extract_last_frame) -> None:
         self.cache = cache
         self.extract = extract
 
@@ -84,9 +85,13 @@ class LastFrames:
         """Where a dependant fetches `entry`'s last frame, and the entry (with its frame stored)."""
         if fresh_url is not None:
             return fresh_url, entry
-        if entry.last_frame is None:  # cached before anything chained from it
+        frame = entry.last_frame
+        if frame is None:  # cached before anything chained from it
             png = self.extract(entry.clip, self.cache.staging_dir() / f"{entry.key}.png")
             entry = self.cache.add_last_frame(entry, png)
-        assert entry.last_frame is not None
-        encoded = base64.b64encode(entry.last_frame.read_bytes()).decode("ascii")
+            # not stored when another render is rewriting the entry: this frame is used once
+            frame = entry.last_frame or png
+        encoded = base64.b64encode(frame.read_bytes()).decode("ascii")
+        if frame != entry.last_frame:
+            frame.unlink(missing_ok=True)
         return "data:image/png;base64," + encoded, entry

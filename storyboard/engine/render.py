@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from storyboard.engine.batchreport import BatchReport, VideoLine
 from storyboard.engine.finish import Finisher, VideoResult, fetch_music, finish_video
 from storyboard.engine.hints import failure_summary
 from storyboard.engine.plan import Plan
@@ -29,8 +30,8 @@ from storyboard.engine.states import PAID_THIS_RUN, TERMINAL, UNUSABLE
 from storyboard.engine.variants import Batch, Variant
 from storyboard.errors import StoryboardError
 from storyboard.seedance.capabilities import MODELS
-from storyboard.store.cache import Cache
 from storyboard.store.journal import Journal
+from storyboard.store.tiered import ClipStore
 
 __all__ = [
     "BatchResult", "BatchRun", "RenderOptions", "VideoEvent", "VideoOutcome", "default_jobs", "default_rate",
@@ -85,31 +86,36 @@ class BatchResult:
     unique_generations: int
     polls: int
     seconds: float
+    shots: Mapping[str, ShotOutcome] = field(default_factory=dict)
+    """Every job's outcome by job id (what the lockfile records)."""
 
     @property
     def failed(self) -> list[VideoOutcome]:
         return [v for v in self.videos if v.status == "failed"]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "videos": [
-                {
-                    "row": v.variant.number,
-                    "label": v.variant.label,
-                    "output": str(v.variant.output),
-                    "status": v.status,
-                    "error": v.error or None,
-                    "shots_generated": v.generated,
-                    "shots_reused": v.reused,
-                    "tokens": v.tokens,
-                    "seconds": round(v.seconds, 3),
-                }
-                for v in self.videos
-            ],
-            "unique_generations": self.unique_generations,
-            "poll_requests": self.polls,
-            "seconds": round(self.seconds, 3),
-        }
+    def report(self, shard: str | None = None) -> BatchReport:
+        """The batch report (``NAME.batch.json``), or one shard's part of it."""
+        videos = tuple(
+            VideoLine(
+                row=v.variant.number,
+                label=v.variant.label,
+                output=str(v.variant.output),
+                status=v.status,
+                error=v.error or None,
+                shots_generated=v.generated,
+                shots_reused=v.reused,
+                tokens=v.tokens,
+                seconds=round(v.seconds, 3),
+            )
+            for v in self.videos
+        )
+        return BatchReport(
+            videos=videos,
+            unique_generations=self.unique_generations,
+            poll_requests=self.polls,
+            seconds=round(self.seconds, 3),
+            shard=shard,
+        )
 
 
 def default_jobs(plan: Plan) -> int:
@@ -141,7 +147,7 @@ class BatchRun:
         batch: Batch,
         *,
         service: VideoService,
-        cache: Cache,
+        cache: ClipStore,
         journal: Journal,
         options: RenderOptions,
         on_event: Callable[[Event], None] = lambda _e: None,
@@ -181,7 +187,9 @@ class BatchRun:
         finally:
             self._pool.shutdown(wait=True)
         videos = tuple(self._outcome(video) for video in self.videos.values())
-        return BatchResult(videos, len(self.batch.plan.jobs), self.scheduler.polls, self._elapsed())
+        return BatchResult(
+            videos, len(self.batch.plan.jobs), self.scheduler.polls, self._elapsed(), self.scheduler.outcomes
+        )
 
     def _elapsed(self) -> float:
         return self.clock.monotonic() - self.started
@@ -228,9 +236,11 @@ class BatchRun:
         v = video.variant
         shots = self.shots_of(v)
         owned = self.batch.owned(v)
-        own = [o for sid, o in shots.items() if sid in owned and o.source in PAID_THIS_RUN]
-        tokens = sum((o.entry.meta.tokens if o.entry is not None else None) or o.job.estimated_tokens for o in own)
-        counts = {"generated": len(own), "reused": len(shots) - len(own), "tokens": tokens}
+        # only clips count: a task that failed was not billed (docs/protocol.md §11.1)
+        clips = {sid: o.entry for sid, o in shots.items() if o.entry is not None}
+        own = [sid for sid in clips if sid in owned and shots[sid].source in PAID_THIS_RUN]
+        tokens = sum(clips[sid].meta.tokens or shots[sid].job.estimated_tokens for sid in own)
+        counts = {"generated": len(own), "reused": len(clips) - len(own), "tokens": tokens}
         if video.assembly is None:
             seconds = (video.shots_ended or self.clock.monotonic()) - self.started
             return VideoOutcome(v, "failed", None, video.failure or "not finished", seconds=seconds, **counts)
@@ -248,7 +258,7 @@ def render(
     batch: Batch,
     *,
     service: VideoService,
-    cache: Cache,
+    cache: ClipStore,
     journal: Journal,
     options: RenderOptions,
     on_event: Callable[[Event], None] = lambda _e: None,

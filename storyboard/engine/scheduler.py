@@ -2,11 +2,11 @@
 
 Owns: the DAG schedule (a shot waits for the shots it takes frames from; everything else runs
 concurrently up to `jobs` tasks on the service and `rate` creates per window), settling ready
-shots from the cache or the journal (``settle``), journaling every task id before polling it,
-batched polling with an interval that grows with the age of the running tasks, downloads into
-the cache on worker threads, failure propagation to dependants, and progress events. Talks to
-the service only through ``VideoService`` and waits only through ``Clock``. Prints nothing;
-must not import assembly, render or the CLI.
+shots from the cache or the journal (``settle``, under a claim on the key: ``claims``),
+journaling every task id before polling it, batched polling with an interval that grows with
+the age of the running tasks, downloads into the cache on worker threads, failure propagation
+to dependants, and progress events. Talks to the service only through ``VideoService`` and
+waits only through ``Clock``. Prints nothing; must not import assembly, render or the CLI.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal
 
+from storyboard.engine.claims import OTHER_RENDER, Busy, Claims
 from storyboard.engine.lastframe import LastFrames
 from storyboard.engine.plan import Plan, ShotJob
 from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
-from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, is_forced, settle
+from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, is_forced
 from storyboard.engine.states import HAS_TASK, ON_SERVICE, READY, UNUSABLE, Source, State
 from storyboard.errors import (
     APIError,
@@ -34,8 +35,10 @@ from storyboard.errors import (
 )
 from storyboard.seedance.results import TaskResult
 from storyboard.seedance.wire import CreateBody, with_image_url
-from storyboard.store.cache import Cache, CachedClip, ClipOrigin
+from storyboard.store.cache import CachedClip, ClipOrigin
 from storyboard.store.journal import Journal
+from storyboard.store.locks import Locks
+from storyboard.store.tiered import ClipStore
 
 __all__ = ["MAX_POLL_FAILURES", "Event", "PollPolicy", "Scheduler", "ShotOutcome"]
 
@@ -105,7 +108,7 @@ class Scheduler:
         plan: Plan,
         *,
         service: VideoService,
-        cache: Cache,
+        cache: ClipStore,
         journal: Journal,
         jobs: int,
         rate: tuple[int, float] | None = None,
@@ -131,6 +134,7 @@ class Scheduler:
         self.polls = 0
         self._pool = ThreadPoolExecutor(max_workers=downloads, thread_name_prefix="download")
         self._downloads: dict[str, Future[CachedClip]] = {}
+        self.claims = Claims(Locks.shared(cache.root / "locks"), clock)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -142,6 +146,7 @@ class Scheduler:
             raise self._interrupted("interrupted") from None
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self.claims.release_all()  # after the downloads: none writes without its claim
         return self.outcomes
 
     # -- loop ------------------------------------------------------------------------------
@@ -166,6 +171,9 @@ class Scheduler:
                 oldest = max(now - (o.submitted_at or now) for o in running)
                 next_poll = self.clock.monotonic() + self.poll.interval(oldest)
             wake = next_poll if running else self.clock.monotonic() + 0.05
+            retry = self.claims.next_try()  # a shot waits for a key another render holds
+            if retry is not None:
+                wake = min(wake, retry) if running else retry
             if self.rate and self._creates and any(o.state == "queued" for o in self.outcomes.values()):
                 wake = min(wake, self._creates[0] + _with_margin(self.rate[1]))  # a slot opens then
             pause = max(0.0, min(wake - self.clock.monotonic(), 1.0))
@@ -203,16 +211,25 @@ class Scheduler:
                     continue
             elif outcome.state != "queued":
                 continue
+            elif self.claims.waiting(outcome.job.id) and not self._needs_generating(outcome):
+                continue  # another render still holds its key (or it is settled now)
             if self._in_flight() < self.jobs and self._rate_allows():
                 self._submit(outcome)
             elif outcome.state != "queued":
                 self._emit(outcome, "queued")
 
     def _needs_generating(self, outcome: ShotOutcome) -> bool:
-        """Settle a shot whose inputs are ready, once: False when settled (cached, resumed or
-        refused); True when it must be submitted — it then waits as "queued" for a slot."""
+        """Settle a shot whose inputs are ready (again on its turn when another render holds its key):
+        False when settled or waiting; True when it must be submitted — it then waits for a slot."""
         job = outcome.job
-        settled = settle(job.cache_key, cache=self.cache, journal=self.journal, forced=is_forced(self.force, job.id))
+        if not self.claims.due(job.id):
+            return False
+        forced = is_forced(self.force, job.id)
+        settled = self.claims.settle(job.id, job.cache_key, cache=self.cache, journal=self.journal, forced=forced)
+        if isinstance(settled, Busy):
+            if outcome.state != "queued":
+                self._emit(outcome, "queued", OTHER_RENDER)
+            return False
         if isinstance(settled, Cached):
             outcome.entry, outcome.source = settled.entry, "cache"
             outcome.task_id = settled.entry.meta.task_id
@@ -225,6 +242,8 @@ class Scheduler:
         elif isinstance(settled, Refused):
             outcome.error = settled.error
             self._emit(outcome, "failed", str(settled.error))
+        elif outcome.state == "queued":
+            self._emit(outcome, "queued")  # claimed after waiting: now it waits for a slot only
         return isinstance(settled, Generate)
 
     def _rate_allows(self) -> bool:
@@ -258,6 +277,7 @@ class Scheduler:
         except APIError as exc:
             if exc.maybe_submitted:
                 self.journal.record(job.cache_key, job.id, None, uncertain=True)
+            self.claims.release(job.id)
             outcome.error = exc
             self._emit(outcome, "failed", str(exc))
             return
@@ -297,6 +317,7 @@ class Scheduler:
                 outcome.task_id, outcome.source = None, ""
                 self._emit(outcome, "queued", "journaled task unknown to the service; submitting again")
             else:
+                self.claims.release(outcome.job.id)
                 outcome.error = APIError(f"the service lost task {outcome.task_id}")
                 self._emit(outcome, "failed", str(outcome.error))
             return None
@@ -309,6 +330,7 @@ class Scheduler:
             self._emit(outcome, "running")
         elif result.status == "failed":
             self.journal.remove(outcome.job.cache_key)  # terminal: nothing left to resume
+            self.claims.release(outcome.job.id)
             outcome.error = result.error or APIError("the task failed without a reason")
             outcome.finished_at = self.clock.monotonic()
             self._emit(outcome, "failed", str(outcome.error))
@@ -319,6 +341,12 @@ class Scheduler:
             self._downloads[outcome.job.id] = self._pool.submit(self._download, outcome, result)
 
     def _download(self, outcome: ShotOutcome, result: TaskResult) -> CachedClip:
+        try:  # on a download thread, which releases the claim: after the put, or on failure
+            return self._fetch(outcome, result)
+        finally:
+            self.claims.release(outcome.job.id)
+
+    def _fetch(self, outcome: ShotOutcome, result: TaskResult) -> CachedClip:
         job = outcome.job
         staging = self.cache.staging_dir()
         clip = staging / f"{job.cache_key}.mp4"
@@ -331,6 +359,7 @@ class Scheduler:
             task_id=outcome.task_id,
             model=job.model,
             tokens=result.tokens,
+            seed=result.seed,
             service=self.plan.service,
             request_digest=dict(job.display_request()),
             created=time.time(),

@@ -11,11 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from storyboard.engine.plan import Plan, ShotJob
 from storyboard.errors import APIError
-from storyboard.store.cache import Cache, CachedClip
+from storyboard.store.cache import CachedClip
 from storyboard.store.journal import Journal, JournalEntry
+from storyboard.store.tiered import ClipStore
 
-__all__ = ["Cached", "Force", "Generate", "Refused", "Resume", "Settlement", "is_forced", "settle"]
+__all__ = [
+    "Blocked", "Cached", "Force", "Generate", "Planned", "Refused", "Resume", "Settlement", "is_forced", "settle",
+    "settle_plan",
+]  # fmt: skip
 
 Force = set[str] | Literal[True] | None
 """--force: every shot (True), the named job ids, or none."""
@@ -56,10 +61,18 @@ class Generate:
     """Nothing to reuse: submitting it costs money."""
 
 
+@dataclass(frozen=True)
+class Blocked:
+    """It takes a frame from a shot that is refused (or itself blocked): it will not be sent."""
+
+    upstream: tuple[str, ...]
+
+
 Settlement = Cached | Resume | Refused | Generate
+Planned = Settlement | Blocked
 
 
-def settle(key: str, *, cache: Cache, journal: Journal, forced: bool) -> Settlement:
+def settle(key: str, *, cache: ClipStore, journal: Journal, forced: bool) -> Settlement:
     """How the shot with cache key `key` is settled before anything is sent."""
     if not forced:
         entry = cache.get(key)
@@ -73,3 +86,22 @@ def settle(key: str, *, cache: Cache, journal: Journal, forced: bool) -> Settlem
         error.maybe_submitted = True
         return Refused(error)
     return Generate()
+
+
+def settle_plan(plan: Plan, *, cache: ClipStore, journal: Journal, force: Force) -> list[tuple[ShotJob, Planned]]:
+    """What a render would do with every job of `plan`, before anything is sent: each job as
+    ``settle`` answers, except that a job taking a frame from a refused or blocked one is
+    blocked, as the scheduler blocks it (the dry run and the budget check read this)."""
+    out: list[tuple[ShotJob, Planned]] = []
+    unusable: set[str] = set()
+    for job in plan.jobs:
+        ups = tuple(d for d in job.depends_on if d in unusable)
+        planned: Planned = (
+            Blocked(ups)
+            if ups
+            else settle(job.cache_key, cache=cache, journal=journal, forced=is_forced(force, job.id))
+        )
+        if isinstance(planned, Refused | Blocked):
+            unusable.add(job.id)
+        out.append((job, planned))
+    return out

@@ -22,7 +22,7 @@ from storyboard.spec.load import Loaded, load
 from storyboard.spec.templating import slug
 from storyboard.spec.variables import VariableSet
 
-__all__ = ["Batch", "Variant", "load_batch", "load_variants"]
+__all__ = ["Batch", "Variant", "combine", "load_batch", "load_variants"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class Batch:
         return {j.id for j in variant.plan.jobs if not self.shared(variant, j.id)}
 
     def shared(self, variant: Variant, shot_id: str) -> bool:
-        """True when an earlier variant already needs this exact shot."""
-        return self.owner[self.ids[(variant.number, shot_id)]][0] != variant.number
+        """True when an earlier variant, or an earlier shot of this one, already needs this exact shot."""
+        return self.owner[self.ids[(variant.number, shot_id)]] != (variant.number, shot_id)
 
     def to_json(self) -> dict[str, Any]:
         variants = []
@@ -134,10 +134,11 @@ def load_batch(
         )  # fmt: skip
         for variables, loaded, target in load_variants(file, sets, output=output, preview=preview)
     ]
-    return _combine(variants, service)
+    return combine(variants, service)
 
 
-def _combine(variants: list[Variant], service: str) -> Batch:
+def combine(variants: list[Variant], service: str) -> Batch:
+    """One batch of `variants`: their plans joined, every unique job (by cache key) once."""
     by_key: dict[str, str] = {}
     ids: dict[tuple[int, str], str] = {}
     owner: dict[str, tuple[int, str]] = {}

@@ -1,10 +1,11 @@
 """Fetching one result file (clip or last frame) completely, or not at all.
 
-Owns: streaming a URL into ``<dest>.part`` next to the destination, checking the byte count
-against Content-Length / Content-Range, resuming a cut-off transfer with ``Range`` (or starting
-over when the server ignores it), bounded retries, and the atomic move into place. It does not
-decide headers (the client decides whether a host may see the token) nor how long to back off
-(the caller's ``pause``). Must not import the client, the emulator or the models.
+Owns: streaming a URL into a part file next to the destination (``.<dest name>.<random>.part``,
+unique to this download: two processes fetching one file never share a part), checking the byte
+count against Content-Length / Content-Range, resuming a cut-off transfer with ``Range`` (or
+starting over when the server ignores it), bounded retries, and the atomic move into place. It
+does not decide headers (the client decides whether a host may see the token) nor how long to
+back off (the caller's ``pause``). Must not import the client, the emulator or the models.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +59,7 @@ def download_file(
     if urlsplit(url).scheme not in ("http", "https"):
         raise DownloadError(f"cannot download {where}: not an http(s) URL")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_suffix(dest.suffix + ".part")
-    part.unlink(missing_ok=True)  # a stale part may belong to another URL: never resume it
+    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")  # never another's, never stale
     progress = _Progress()
     failure, status = "", 0
     try:

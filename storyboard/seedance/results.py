@@ -43,6 +43,8 @@ class TaskResult:
     duration: float | None = None
     resolution: str | None = None
     ratio: str | None = None
+    seed: int | None = None
+    """The seed the service says it used (§6.3; None when it did not say)."""
     elapsed: float | None = None
     trace_id: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -82,6 +84,7 @@ def parse_record(record: dict[str, Any]) -> TaskResult:
         duration=result.duration,
         resolution=result.resolution,
         ratio=result.ratio,
+        seed=result.seed,
         elapsed=elapsed if elapsed is not None else result.elapsed,
         trace_id=result.trace_id or _text(record.get("trace_id")),
         raw=record,
@@ -108,6 +111,7 @@ def parse_response(body: dict[str, Any]) -> TaskResult:
         duration=_number(item.get("duration")),
         resolution=_text(item.get("resolution")) or None,
         ratio=_text(item.get("ratio")) or None,
+        seed=_integer(item.get("seed")),
         elapsed=_number(body.get("elapsed")),
         trace_id=trace_id,
         raw=body,

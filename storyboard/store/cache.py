@@ -2,10 +2,18 @@
 
 Owns: the on-disk layout ``<root>/clips/<key[:2]>/<key>/{clip.mp4, last_frame.png, meta.json}``,
 the entry record ``ClipMeta`` (versioned and validated on read: an entry written by another
-version of the format is a miss, never a crash), atomic writes (temp file + fsync +
-``os.replace``; ``meta.json`` is written last and is the commit mark), verification on read (a
-missing or altered file is a miss with a warning) and the default location. Knows files, keys
-and records, not shots or the API. Must not import spec, engine, seedance or the CLI.
+version of the format is a miss, never a crash), atomic writes, verification on read (a missing
+or altered file is a miss with a warning) and the default location. Knows files, keys and
+records, not shots or the API. Must not import spec, engine, seedance or the CLI.
+
+Safe with other processes on one cache (``store.locks``): every writer builds in its own staging
+directory ``<root>/staging/<pid>-<random>/`` (its downloads, part files and entries being built),
+held by a lock while its ``Cache`` lives; a new entry is renamed into place whole, so a reader
+sees all of it or nothing. Rewriting an existing entry (``--force``) replaces its files one by
+one, ``meta.json`` last, under the key's lock. A reader removes an entry it finds corrupt only
+after taking the key's lock itself: an entry whose key someone holds is being written, and is a
+plain miss meanwhile. A killed writer leaves nothing but its staging directory, which the next
+writer removes once its lock is free.
 """
 
 from __future__ import annotations
@@ -14,7 +22,11 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
+import tempfile
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +36,8 @@ from platformdirs import user_cache_dir
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from storyboard.errors import CacheError
-from storyboard.store.atomic import write_atomic
+from storyboard.store.atomic import fsync_dir, write_atomic
+from storyboard.store.locks import Claim, Locks
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -73,6 +86,8 @@ class ClipOrigin(BaseModel):
     """The request as ``plan`` shows it (images as digests), for people reading the cache."""
     created: float
     """Unix time the entry was written."""
+    seed: int | None = None
+    """The seed the service reported it used (None when it did not say, and in older entries)."""
 
 
 class ClipMeta(ClipOrigin):
@@ -96,12 +111,22 @@ class CachedClip:
     meta: ClipMeta
 
 
+@dataclass(frozen=True)
+class _Damage:
+    """What is wrong with an entry that does not verify."""
+
+    reason: str
+
+
 class Cache:
     """Clips by cache key under `root`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.warnings: list[str] = []
+        self.locks = Locks.shared(root / "locks")
+        self._staging: Path | None = None
+        self._mutex = threading.Lock()
         try:
             (root / "clips").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -114,14 +139,33 @@ class Cache:
         return self.root / "clips" / key[:2] / key
 
     def get(self, key: str) -> CachedClip | None:
-        """The entry for `key`, or None when absent or corrupt (corrupt: warned and removed)."""
+        """The entry for `key`, or None when absent or corrupt (corrupt: warned and removed, when
+        the key's lock is free; an entry another render holds is being written: a silent miss)."""
+        found = self._read(key)
+        if not isinstance(found, _Damage):
+            return found
+        claim = self.locks.try_claim(key)
+        if claim is None:
+            log.debug("cache entry %s is being written by another render: a miss for now", key[:12])
+            return None
+        with claim:
+            found = self._read(key)  # a writer may have finished between the first look and the claim
+            if isinstance(found, _Damage):
+                self._warn(f"cache entry {key[:12]} is corrupt ({found.reason}); generating again")
+                shutil.rmtree(self.entry_dir(key), ignore_errors=True)
+                return None
+        return found
+
+    def _read(self, key: str) -> CachedClip | _Damage | None:
         folder = self.entry_dir(key)
         meta_file = folder / "meta.json"
         if not meta_file.exists():
             return None
         try:
             raw = json.loads(meta_file.read_text(encoding="utf-8"))
-            version = raw.get("version", META_VERSION) if isinstance(raw, dict) else None
+            if not isinstance(raw, dict):
+                raise ValueError("meta.json is not an object")
+            version = raw.get("version", META_VERSION)
             if version != META_VERSION:
                 # another storyboard's format: not ours to read, nor to delete
                 self._warn(f"cache entry {key[:12]} has format version {version!r}, not {META_VERSION}; not used")
@@ -137,50 +181,141 @@ class Cache:
                 raise ValueError("last frame checksum mismatch")
         except (OSError, ValueError) as exc:
             if isinstance(exc, ValidationError):
-                reason = f"meta.json: {exc.error_count()} invalid field(s)"
-            else:
-                reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-            self._warn(f"cache entry {key[:12]} is corrupt ({reason}); generating again")
-            shutil.rmtree(self.entry_dir(key), ignore_errors=True)
-            return None
+                return _Damage(f"meta.json: {exc.error_count()} invalid field(s)")
+            return _Damage((exc.strerror if isinstance(exc, OSError) else None) or str(exc))
         return CachedClip(key, clip, last, meta)
 
     def _warn(self, message: str) -> None:
         log.warning(message)
         self.warnings.append(message)
 
-    def _commit(self, folder: Path, meta: ClipMeta) -> None:
-        # meta.json last: an entry without it is invisible, so a crash never leaves a half entry
-        write_atomic(folder / "meta.json", meta.model_dump_json(indent=2).encode())
-
     def put(self, key: str, clip: Path, last_frame: Path | None, origin: ClipOrigin) -> CachedClip:
-        """Move `clip` (and `last_frame`) into the entry for `key`; returns the new entry."""
-        folder = self.entry_dir(key)
-        folder.mkdir(parents=True, exist_ok=True)
+        """Move `clip` (and `last_frame`) into the entry for `key`; returns the new entry.
+
+        The entry is built in this writer's staging directory and renamed into place whole. Over
+        an existing entry its files are replaced, ``meta.json`` last, under the key's lock (the
+        caller's claim, or taken here); when another render holds the key, the entry it wrote is
+        kept and returned.
+        """
         meta = ClipMeta(
             **origin.model_dump(),
             clip_sha256=sha256_file(clip),
             clip_bytes=clip.stat().st_size,
             last_frame_sha256=None if last_frame is None else sha256_file(last_frame),
         )
-        os.replace(clip, folder / "clip.mp4")
-        kept: Path | None = None
-        if last_frame is not None:
-            kept = folder / "last_frame.png"
-            os.replace(last_frame, kept)
-        self._commit(folder, meta)
-        return CachedClip(key, folder / "clip.mp4", kept, meta)
+        folder = self.entry_dir(key)
+        build = Path(tempfile.mkdtemp(prefix=f"entry-{key[:12]}-", dir=self.staging_dir()))
+        try:
+            os.replace(clip, build / "clip.mp4")
+            if last_frame is not None:
+                os.replace(last_frame, build / "last_frame.png")
+            write_atomic(build / "meta.json", meta.model_dump_json(indent=2).encode())
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            if not self._rename_whole(build, folder):
+                kept = self._replace_files(key, build, folder)
+                if kept is not None:
+                    return kept
+            fsync_dir(folder.parent)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+        return CachedClip(key, folder / "clip.mp4", None if last_frame is None else folder / "last_frame.png", meta)
+
+    @staticmethod
+    def _rename_whole(build: Path, folder: Path) -> bool:
+        """Rename a built entry into place; False when an entry (a non-empty folder) is there."""
+        try:
+            os.rename(build, folder)  # replaces an empty folder, never a filled one
+        except OSError:
+            if not folder.is_dir():
+                raise
+            return False
+        return True
+
+    def _replace_files(self, key: str, build: Path, folder: Path) -> CachedClip | None:
+        """Rewrite the existing entry `folder` with `build`'s files under the key's lock; None when
+        done, else the entry another render holding the key wrote (kept)."""
+        claim: Claim | None = None
+        if not self.locks.holds(key):  # held in this process: by the caller, who writes it
+            claim = self.locks.try_claim(key)
+            if claim is None:
+                found = self._read(key)
+                if isinstance(found, CachedClip):
+                    return found
+                raise CacheError(f"cache entry {key[:12]} is being written by another render")
+        try:
+            if self._rename_whole(build, folder):  # removed meanwhile (it was corrupt)
+                return None
+            os.replace(build / "clip.mp4", folder / "clip.mp4")
+            if (build / "last_frame.png").exists():
+                os.replace(build / "last_frame.png", folder / "last_frame.png")
+            else:
+                (folder / "last_frame.png").unlink(missing_ok=True)
+            os.replace(build / "meta.json", folder / "meta.json")  # last: the commit mark
+            fsync_dir(folder)
+        finally:
+            if claim is not None:
+                claim.release()
+        return None
 
     def add_last_frame(self, entry: CachedClip, png: Path) -> CachedClip:
-        """Store a last frame taken later (for a shot that became a chain's upstream)."""
+        """Store a last frame taken later (for a shot that became a chain's upstream).
+
+        Under the key's lock. When another render holds the key (it is rewriting the entry) or the
+        entry changed since `entry` was read, nothing is stored: `entry` comes back as it was and
+        `png` stays the caller's.
+        """
         folder = self.entry_dir(entry.key)
-        meta = entry.meta.model_copy(update={"last_frame_sha256": sha256_file(png)})
-        os.replace(png, folder / "last_frame.png")
-        self._commit(folder, meta)
+        claim = self.locks.try_claim(entry.key)
+        if claim is None:
+            return entry
+        with claim:
+            try:
+                current = ClipMeta.model_validate_json((folder / "meta.json").read_bytes())
+            except (OSError, ValueError):
+                return entry
+            if current != entry.meta:
+                return entry
+            meta = entry.meta.model_copy(update={"last_frame_sha256": sha256_file(png)})
+            staged = self.staging_dir() / f"meta-{entry.key[:12]}-{secrets.token_hex(4)}.json"
+            write_atomic(staged, meta.model_dump_json(indent=2).encode())
+            os.replace(png, folder / "last_frame.png")  # unused until meta.json names it
+            os.replace(staged, folder / "meta.json")
+            fsync_dir(folder)
         return CachedClip(entry.key, entry.clip, folder / "last_frame.png", meta)
 
     def staging_dir(self) -> Path:
-        """A directory on the cache's file system for downloads (so put() is a rename)."""
-        path = self.root / "staging"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """This writer's directory on the cache's file system for downloads and entries being
+        built (so put() is a rename): ``<root>/staging/<pid>-<random>/``, locked while this
+        ``Cache`` lives and removed after it (at the latest when the process exits). The first
+        call removes the directories of writers that are gone."""
+        with self._mutex:
+            if self._staging is None:
+                parent = self.root / "staging"
+                self._sweep(parent)
+                name = f"staging-{os.getpid()}-{secrets.token_hex(4)}"
+                claim = self.locks.try_claim(name)
+                assert claim is not None, "a new random name is free"
+                self._staging = parent / name.removeprefix("staging-")
+                weakref.finalize(self, _drop_staging, self._staging, claim)
+            self._staging.mkdir(parents=True, exist_ok=True)
+            return self._staging
+
+    def _sweep(self, parent: Path) -> None:
+        """Remove the staging directories whose writer's lock is free: their writer is gone (a
+        killed render's part files and half-built entries)."""
+        try:
+            children = [child for child in parent.iterdir() if child.is_dir()]
+        except OSError:
+            return
+        for child in children:
+            claim = self.locks.try_claim(f"staging-{child.name}")
+            if claim is not None:  # else its writer is alive
+                _drop_staging(child, claim)
+
+
+def _drop_staging(folder: Path, claim: Claim) -> None:
+    """Remove a writer's staging directory and its lock file (a name unique to that writer: no one
+    else waits on it), then let the lock go."""
+    with claim:
+        shutil.rmtree(folder, ignore_errors=True)
+        claim.owner.path(claim.name).unlink(missing_ok=True)

@@ -4,7 +4,10 @@ Owns: one small JSON file per cache key under ``<cache root>/journal/`` recordin
 the service gave for that request (or that a create request may have reached the service
 without an answer). It is written with fsync *before* polling starts, so a render that crashed,
 was killed or lost the network resumes polling the recorded task instead of paying again. An
-entry is removed once its clip is in the cache. Must not import plan, render, client or CLI.
+entry is removed once its clip is in the cache. Renders sharing the cache write a key's entry
+only while holding the key's claim (``store.locks``; the scheduler's rule), each write through
+its own temporary file (``atomic``), so a reader sees a whole entry or none. Must not import
+plan, render, client or CLI.
 """
 
 from __future__ import annotations

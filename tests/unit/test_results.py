@@ -239,3 +239,13 @@ def test_raw_is_kept_but_not_shown_or_compared() -> None:
     assert a == b
     assert "x" * 100 not in repr(a)
     assert a.raw["extra"] == "x" * 1000
+
+
+def test_seed_the_service_reports_is_read_from_both_shapes() -> None:
+    done = {"status": "succeeded", "video_url": VIDEO, "seed": 4001}
+    assert parse_record(record(flat(done))).seed == 4001  # AceData's flat data (§1.5)
+    assert parse_response({"data": [{"id": "cgt-1", **done}]}).seed == 4001  # data as a list
+    ark = {"id": "cgt-1", "status": "succeeded", "seed": 7, "content": {"video_url": VIDEO}}
+    assert parse_response(ark).seed == 7  # a bare Ark task object (§6.3)
+    assert parse_response(flat({"status": "succeeded", "video_url": VIDEO})).seed is None
+    assert parse_response(flat({**done, "seed": "7"})).seed is None  # not an integer: not a seed
