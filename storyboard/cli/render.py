@@ -32,6 +32,7 @@ from storyboard.cli.common import (
 from storyboard.cli.locked import add_flag, check_frozen, read_lock, write_lock
 from storyboard.cli.progress import JsonEvents, LiveView, Silent
 from storyboard.cli.remote import add_remote, open_cache, remote_summary
+from storyboard.cli.sharding import Sharding, add_shard_flags, apply_shard
 from storyboard.engine.plan import ShotJob
 from storyboard.engine.render import BatchResult, RenderOptions, render
 from storyboard.engine.scheduler import PollPolicy
@@ -74,6 +75,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("-o", "--out", metavar="OUT", help="output video (default: output.path)")
     add_vars(p)
     add_remote(p)
+    add_shard_flags(p)
     p.add_argument(
         "--jobs",
         type=_positive_int,
@@ -208,7 +210,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _summary(result: BatchResult, out: Console) -> Path:
+def _summary(result: BatchResult, out: Console, sharding: Sharding) -> Path:
     table = Table(title=f"{len(result.videos)} videos, {result.unique_generations} unique shots")
     for column in ("row", "output", "status", "generated", "reused", "tokens", "time"):
         table.add_column(column)
@@ -217,6 +219,9 @@ def _summary(result: BatchResult, out: Console) -> Path:
         table.add_row(str(v.variant.number), escape(_shown(v.variant.output)), status, str(v.generated), str(v.reused),
                       f"{v.tokens:,}", f"{v.seconds:.1f}s")  # fmt: skip
     out.print(table)
+    shard_report = sharding.write_report(result)
+    if shard_report is not None:
+        return shard_report
     first = result.videos[0].variant
     path = first.output.parent / f"{first.loaded.board.name}.batch.json"
     result.report().write(path)
@@ -235,6 +240,12 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     force = _force(args, batch)
     cache_root = default_cache_dir(os.environ)
     cache = open_cache(cache_root, args)  # local, with the --remote / STORYBOARD_REMOTE one behind it
+    sharding = apply_shard(args, batch, cache)
+    if sharding.shard is not None and not sharding.batch.variants:
+        path = sharding.write_report(BatchResult((), 0, 0, 0.0))
+        out.print(f"shard {sharding.shard} has no videos (the batch has {len(batch.variants)}); report: {path}")
+        return EXIT_OK
+    batch = sharding.batch
     journal = Journal(cache_root / "journal")
     lock_path, lock = read_lock(batch)  # a broken lockfile stops the render before anything is sent
     if args.frozen and (refused := check_frozen(lock_path, lock, _settled(batch, cache, journal, force), err)):
@@ -251,6 +262,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         force=force,
         poll=PollPolicy() if config.token else EMBEDDED_POLL,
         preview=args.preview,
+        foreign=sharding.foreign,
+        shard_timeout=args.shard_timeout,
     )
     if args.json_events:
         view: JsonEvents | LiveView | Silent = JsonEvents()
@@ -273,14 +286,15 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     except APIError as exc:
         err.print(f"service error: {exc}", style="red", markup=False)
         return EXIT_FAILED
-    write_lock(batch, lock_path, lock, result, frozen=args.frozen, preview=args.preview, err=err, quiet=args.quiet)
+    if sharding.shard is None:  # a shard sees a slice: the merge of all shards is the batch
+        write_lock(batch, lock_path, lock, result, frozen=args.frozen, preview=args.preview, err=err, quiet=args.quiet)
     for warning in cache.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
     if not args.quiet and (remote_line := remote_summary(cache)):
         err.print(remote_line, markup=False)
-    if len(result.videos) == 1:
+    if len(result.videos) == 1 and sharding.shard is None:
         return _single(result, args, out, err)
-    summary = _summary(result, err if args.quiet else out)
+    summary = _summary(result, err if args.quiet else out, sharding)
     for video in result.failed:
         err.print(f"{video.variant.label}: {video.error}", style="red", markup=False)
     for video in result.videos:

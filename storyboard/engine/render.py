@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from storyboard.engine.batchreport import BatchReport, VideoLine
+from storyboard.engine.claims import SHARD_TIMEOUT
 from storyboard.engine.finish import Finisher, VideoResult, fetch_music, finish_video
 from storyboard.engine.hints import failure_summary
 from storyboard.engine.plan import Plan
@@ -62,6 +63,10 @@ class RenderOptions:
     preview: bool = False
     assemblers: int | None = None
     """Videos assembled at once; default: half the CPU cores (at least one)."""
+    foreign: Mapping[str, str] = field(default_factory=dict)
+    """Job ids another shard generates ("i/n"): this render waits for them in the shared cache."""
+    shard_timeout: float = SHARD_TIMEOUT
+    """Seconds to wait for a shot another shard generates before failing its videos."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,8 @@ class BatchRun:
             poll=options.poll,
             on_event=self._shot_changed,
             clock=clock,
+            foreign=options.foreign,
+            shard_timeout=options.shard_timeout,
         )
 
     def run(self) -> BatchResult:
@@ -187,9 +194,8 @@ class BatchRun:
         finally:
             self._pool.shutdown(wait=True)
         videos = tuple(self._outcome(video) for video in self.videos.values())
-        return BatchResult(
-            videos, len(self.batch.plan.jobs), self.scheduler.polls, self._elapsed(), self.scheduler.outcomes
-        )
+        generated_here = len(self.batch.plan.jobs) - len(self.options.foreign)
+        return BatchResult(videos, generated_here, self.scheduler.polls, self._elapsed(), self.scheduler.outcomes)
 
     def _elapsed(self) -> float:
         return self.clock.monotonic() - self.started

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal
 
-from storyboard.engine.claims import OTHER_RENDER, Busy, Claims
+from storyboard.engine.claims import SHARD_TIMEOUT, Busy, Claims
 from storyboard.engine.lastframe import LastFrames
+from storyboard.engine.pacing import PollPolicy, RateWindow
 from storyboard.engine.plan import Plan, ShotJob
 from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
 from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, is_forced
@@ -46,32 +46,6 @@ log = logging.getLogger(__name__)
 
 _FATAL = (AuthenticationError, InsufficientBalanceError)
 MAX_POLL_FAILURES = 6  # consecutive failed poll rounds before we stop and leave tasks journaled
-
-
-def _with_margin(window: float) -> float:
-    """The create window we keep: longer than the service's by a safety margin.
-
-    We time a create when we send it, the service when it arrives; a request that waits in a
-    busy network stack arrives later than the next one's gap suggests. 5 % (at least 0.3 s)
-    covers that without slowing a real 60 s window noticeably.
-    """
-    return window + max(0.05 * window, 0.3)
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """Poll every `factor` x the age of the oldest running task, clamped to [minimum, maximum].
-
-    Young tasks are nowhere near done (the service takes about a minute), so polling them
-    often only costs requests; the interval then settles at `maximum`.
-    """
-
-    minimum: float = 3.0
-    maximum: float = 15.0
-    factor: float = 0.15
-
-    def interval(self, oldest_age: float) -> float:
-        return min(self.maximum, max(self.minimum, self.factor * oldest_age))
 
 
 @dataclass(frozen=True)
@@ -118,12 +92,13 @@ class Scheduler:
         downloads: int = 3,
         clock: Clock = SYSTEM_CLOCK,
         last_frames: LastFrames | None = None,
+        foreign: Mapping[str, str] | None = None,
+        shard_timeout: float = SHARD_TIMEOUT,
     ) -> None:
         self.plan = plan
         self.service, self.cache, self.journal = service, cache, journal
         self.jobs = max(1, jobs)
-        self.rate = rate
-        self._creates: deque[float] = deque()  # times of recent create requests (rate window)
+        self.rate = RateWindow(rate, clock)
         self.force = force
         self.poll = poll
         self.on_event = on_event
@@ -134,7 +109,9 @@ class Scheduler:
         self.polls = 0
         self._pool = ThreadPoolExecutor(max_workers=downloads, thread_name_prefix="download")
         self._downloads: dict[str, Future[CachedClip]] = {}
-        self.claims = Claims(Locks.shared(cache.root / "locks"), clock)
+        self._sending: str | None = None  # shot whose create request is on its way
+        # foreign: job id -> the shard ("i/n") that generates it; this one only waits for it
+        self.claims = Claims(Locks.shared(cache.root / "locks"), clock, foreign=foreign, shard_timeout=shard_timeout)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -174,8 +151,9 @@ class Scheduler:
             retry = self.claims.next_try()  # a shot waits for a key another render holds
             if retry is not None:
                 wake = min(wake, retry) if running else retry
-            if self.rate and self._creates and any(o.state == "queued" for o in self.outcomes.values()):
-                wake = min(wake, self._creates[0] + _with_margin(self.rate[1]))  # a slot opens then
+            slot = self.rate.next_slot()
+            if slot is not None and any(o.state == "queued" for o in self.outcomes.values()):
+                wake = min(wake, slot)  # a create slot opens then
             pause = max(0.0, min(wake - self.clock.monotonic(), 1.0))
             if self._downloads:
                 # wake as soon as a download ends (they run on threads, in real time)
@@ -213,7 +191,7 @@ class Scheduler:
                 continue
             elif self.claims.waiting(outcome.job.id) and not self._needs_generating(outcome):
                 continue  # another render still holds its key (or it is settled now)
-            if self._in_flight() < self.jobs and self._rate_allows():
+            if self._in_flight() < self.jobs and self.rate.allows():
                 self._submit(outcome)
             elif outcome.state != "queued":
                 self._emit(outcome, "queued")
@@ -228,7 +206,7 @@ class Scheduler:
         settled = self.claims.settle(job.id, job.cache_key, cache=self.cache, journal=self.journal, forced=forced)
         if isinstance(settled, Busy):
             if outcome.state != "queued":
-                self._emit(outcome, "queued", OTHER_RENDER)
+                self._emit(outcome, "queued", settled.detail)
             return False
         if isinstance(settled, Cached):
             outcome.entry, outcome.source = settled.entry, "cache"
@@ -246,17 +224,6 @@ class Scheduler:
             self._emit(outcome, "queued")  # claimed after waiting: now it waits for a slot only
         return isinstance(settled, Generate)
 
-    def _rate_allows(self) -> bool:
-        """True when one more create stays within `rate` (N creates per W seconds, sliding)."""
-        if self.rate is None:
-            return True
-        limit, window = self.rate
-        window = _with_margin(window)
-        now = self.clock.monotonic()
-        while self._creates and now - self._creates[0] >= window:
-            self._creates.popleft()
-        return len(self._creates) < limit
-
     def _body(self, job: ShotJob) -> CreateBody:
         """The job's request with every chained slot pointing at its upstream's last frame."""
         body = job.request
@@ -269,18 +236,25 @@ class Scheduler:
 
     def _submit(self, outcome: ShotOutcome) -> None:
         job = outcome.job
-        self._creates.append(self.clock.monotonic())
+        body = self._body(job)
+        # journaled before it is sent: whatever happens to the request or to this process, the
+        # shot is then resumed or refused as uncertain, never silently paid for twice
+        self.journal.record(job.cache_key, job.id, None, uncertain=True)
+        self.rate.record()
+        self._sending = job.id
         try:
-            task_id = self.service.create(self._body(job))
-        except _FATAL:
-            raise
+            task_id = self.service.create(body)
         except APIError as exc:
-            if exc.maybe_submitted:
-                self.journal.record(job.cache_key, job.id, None, uncertain=True)
+            self._sending = None
+            if not exc.maybe_submitted:
+                self.journal.remove(job.cache_key)  # the service answered: no task was created
+            if isinstance(exc, _FATAL):
+                raise
             self.claims.release(job.id)
             outcome.error = exc
             self._emit(outcome, "failed", str(exc))
             return
+        self._sending = None  # (left set by Ctrl-C on the way: the interruption names the shot)
         # durable before we wait: a crash from here on resumes this task instead of paying again
         self.journal.record(job.cache_key, job.id, task_id)
         outcome.task_id, outcome.source = task_id, "generated"
@@ -390,6 +364,11 @@ class Scheduler:
             message = (
                 f"{why}; still running on the service: {listed}. They are journaled: run the "
                 "same render again to pick them up without paying twice"
+            )
+        elif self._sending is not None:
+            message = (
+                f"{why} while the create request of shot {self._sending} was on its way; it is journaled as "
+                f"uncertain: check the AceData console, then rerun with --force {self._sending} if no task runs for it"
             )
         else:
             message = f"{why}; no task was running on the service"

@@ -13,7 +13,7 @@ import pytest
 from storyboard.engine.lastframe import LastFrames
 from storyboard.engine.plan import Plan, make_plan
 from storyboard.engine.scheduler import Event, PollPolicy, Scheduler, ShotOutcome
-from storyboard.errors import APIError, GenerationFailed, RenderInterrupted
+from storyboard.errors import APIError, BadRequestError, GenerationFailed, RenderInterrupted
 from storyboard.seedance.wire import CreateBody
 from storyboard.spec.load import load_text
 from storyboard.store.cache import Cache
@@ -246,3 +246,38 @@ def test_polling_that_keeps_failing_stops_with_the_tasks_journaled(tmp_path: Pat
     with pytest.raises(RenderInterrupted, match="^lost contact with the service; still running on the service: a"):
         Run(tmp_path, plan, service=service).run()
     assert Journal(tmp_path / "cache" / "journal").get(plan.jobs[0].cache_key) is not None
+
+
+def test_a_create_is_journaled_before_it_is_sent_so_ctrl_c_on_the_way_never_pays_twice(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, "- {id: a, prompt: shot a}\n")
+    service = FakeService(FakeClock())
+    journal_at_send: list[object] = []
+
+    def interrupted_create(body: CreateBody) -> str:
+        journal_at_send.append(Journal(tmp_path / "cache" / "journal").get(plan.jobs[0].cache_key))
+        service.creates.append((service.clock.monotonic(), body))
+        raise KeyboardInterrupt  # Ctrl-C while the request is on its way
+
+    service.create = interrupted_create  # type: ignore[method-assign]
+    with pytest.raises(RenderInterrupted) as caught:
+        Run(tmp_path, plan, service=service).run()
+    assert str(caught.value) == (
+        "interrupted while the create request of shot a was on its way; it is journaled as uncertain: "
+        "check the AceData console, then rerun with --force a if no task runs for it"
+    )
+    entry = journal_at_send[0]
+    assert entry is not None and entry.state == "uncertain"  # type: ignore[attr-defined]
+    del service.create  # the real fake again
+    again = Run(tmp_path, plan, service=service)
+    again.run()
+    assert again.states() == {"a": "failed"} and len(service.creates) == 1
+
+
+def test_a_create_the_service_refused_leaves_no_journal_entry(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, "- {id: a, prompt: shot a}\n")
+    service = FakeService(FakeClock())
+    service.create_errors.append(BadRequestError("the ratio is not supported", status=400, code="bad_request"))
+    run = Run(tmp_path, plan, service=service)
+    run.run()
+    assert run.states() == {"a": "failed"}
+    assert run.journal.get(plan.jobs[0].cache_key) is None  # nothing was created: nothing to refuse later
