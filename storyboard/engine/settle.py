@@ -2,8 +2,9 @@
 
 Owns: the order of the questions (cached? a journaled task to resume? an uncertain create to
 refuse? else generate) and what ``--force`` changes (it skips the cache, never a journaled task:
-that one is paid for already). Reads the cache and the journal; writes nothing. Must not import
-the scheduler, render or the CLI.
+that one is paid for already). Reads the cache and the journal and writes neither, except that a
+cache with a remote behind it stores what it pulls (a hit is a hit, wherever it was found).
+Must not import the scheduler, render or the CLI.
 """
 
 from __future__ import annotations
