@@ -190,3 +190,28 @@ def test_the_emulator_reports_the_seed_it_used(emulator: Emulator) -> None:
     derived = seed_of()
     assert 0 <= derived <= 4294967295
     assert seed_of(seed=-1) == derived == seed_of()  # derived from the request: the same one each time
+
+
+def test_a_fresh_clone_with_the_team_remote_renders_frozen_with_no_create_and_the_locked_video(
+    tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The team's setup: the lockfile in git, the clips in the shared remote cache, nothing local."""
+    use(emulator, monkeypatch)
+    remote = (tmp_path / "team-cache").as_uri()
+    origin = tmp_path / "origin"
+    board = write_board(origin, SHOTS)
+    assert main(["render", str(board), "--quiet", "--remote", remote]) == 0
+    locked = (origin / "board.lock.yaml").read_text()
+    locked_video = re.search(r"  out/t.mp4:\n    sha256: ([0-9a-f]{64})\n", locked)
+    assert locked_video is not None
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("board.yaml", "board.lock.yaml", "media"):
+        (shutil.copytree if name == "media" else shutil.copy)(origin / name, clone / name)
+    monkeypatch.setenv("STORYBOARD_CACHE_DIR", str(tmp_path / "ci-runner-cache"))  # empty
+    sent = len(creates(emulator))
+    capsys.readouterr()
+    assert main(["render", str(clone / "board.yaml"), "--frozen", "--remote", remote]) == 0
+    assert len(creates(emulator)) == sent
+    assert sha256(clone / "out" / "t.mp4") == locked_video.group(1)
+    assert (clone / "board.lock.yaml").read_text() == locked
