@@ -104,7 +104,7 @@ def scheduler_wall(locking: bool) -> float:
             cache = Cache(root / "cache")
             scheduler = Scheduler(
                 plan, service=FakeService(clock), cache=cache, journal=Journal(root / "cache" / "journal"),
-                jobs=SHOTS, clock=clock, last_frames=LastFrames(cache),
+                max_in_flight=SHOTS, clock=clock, last_frames=LastFrames(cache),
             )  # fmt: skip
             t0 = time.perf_counter()
             outcomes = scheduler.run()

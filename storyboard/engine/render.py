@@ -177,7 +177,7 @@ class BatchRun:
             service=service,
             cache=cache,
             journal=journal,
-            jobs=options.jobs or default_jobs(batch.plan),
+            max_in_flight=options.jobs or default_jobs(batch.plan),
             rate=options.rate or default_rate(batch.plan),
             force=options.force,
             poll=options.poll,

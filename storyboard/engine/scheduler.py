@@ -1,7 +1,7 @@
 """Generation: runs a plan's shot jobs against a video service, never paying twice for one.
 
 Owns: the DAG schedule (a shot waits for the shots it takes frames from; everything else runs
-concurrently up to `jobs` tasks on the service and `rate` creates per window), settling ready
+concurrently up to `max_in_flight` tasks on the service and `rate` creates per window), settling ready
 shots from the cache or the journal (``settle``, under a claim on the key: ``claims``),
 journaling every task id before polling it, batched polling with an interval that grows with
 the age of the running tasks, downloads into the cache on worker threads, failure propagation
@@ -84,7 +84,7 @@ class Scheduler:
         service: VideoService,
         cache: ClipStore,
         journal: Journal,
-        jobs: int,
+        max_in_flight: int,
         rate: tuple[int, float] | None = None,
         force: Force = None,
         poll: PollPolicy = PollPolicy(),
@@ -97,7 +97,7 @@ class Scheduler:
     ) -> None:
         self.plan = plan
         self.service, self.cache, self.journal = service, cache, journal
-        self.jobs = max(1, jobs)
+        self.max_in_flight = max(1, max_in_flight)
         self.rate = RateWindow(rate, clock)
         self.force = force
         self.poll = poll
@@ -191,7 +191,7 @@ class Scheduler:
                 continue
             elif self.claims.waiting(outcome.job.id) and not self._needs_generating(outcome):
                 continue  # another render still holds its key (or it is settled now)
-            if self._in_flight() < self.jobs and self.rate.allows():
+            if self._in_flight() < self.max_in_flight and self.rate.allows():
                 self._submit(outcome)
             elif outcome.state != "queued":
                 self._emit(outcome, "queued")

@@ -41,7 +41,7 @@ class Run:
         self.journal = Journal(tmp_path / "cache" / "journal")
         self.events: list[Event] = []
         self.extracted: list[Path] = []
-        options.setdefault("jobs", 10)
+        options.setdefault("max_in_flight", 10)
         self.scheduler = Scheduler(
             plan,
             service=self.service,
@@ -129,7 +129,7 @@ def test_fan_out_runs_the_dependants_together_after_their_upstream(tmp_path: Pat
 
 def test_at_most_jobs_tasks_run_on_the_service(tmp_path: Path) -> None:
     shots = "".join(f"- {{prompt: shot {i}}}\n" for i in range(7))
-    run = Run(tmp_path, plan_of(tmp_path, shots, model=T2V), jobs=2)
+    run = Run(tmp_path, plan_of(tmp_path, shots, model=T2V), max_in_flight=2)
     run.run()
     assert run.service.most_running == 2
     assert len(run.service.creates) == 7
@@ -138,7 +138,7 @@ def test_at_most_jobs_tasks_run_on_the_service(tmp_path: Path) -> None:
 
 def test_creates_stay_within_the_rate_window(tmp_path: Path) -> None:
     shots = "".join(f"- {{prompt: shot {i}}}\n" for i in range(9))
-    run = Run(tmp_path, plan_of(tmp_path, shots, model=T2V), jobs=20, rate=(4, 60.0))
+    run = Run(tmp_path, plan_of(tmp_path, shots, model=T2V), max_in_flight=20, rate=(4, 60.0))
     run.run()
     times = [t for t, _ in run.service.creates]
     busiest = max(sum(1 for t in times if start <= t < start + 60.0) for start in times)

@@ -193,7 +193,7 @@ class Prepared:
             service=self.service,
             cache=self.cache,
             journal=self.journal,
-            jobs=10,
+            max_in_flight=10,
             force=force,
             on_event=events.append,
             clock=self.service.clock,
@@ -298,7 +298,7 @@ def test_the_dry_run_does_not_price_a_shot_whose_upstream_is_refused(
     lines = capsys.readouterr().out.splitlines()
 
     service = FakeService(FakeClock(), identity="emulator")
-    scheduler = Scheduler(plan, service=service, cache=cache, journal=journal, jobs=10, clock=service.clock)
+    scheduler = Scheduler(plan, service=service, cache=cache, journal=journal, max_in_flight=10, clock=service.clock)
     scheduler.run()
     assert {shot: o.state for shot, o in scheduler.outcomes.items()} == {"c": "failed", "g": "blocked"}
     assert service.creates == []
