@@ -40,7 +40,7 @@ from storyboard.store.cache import Cache  # noqa: E402
 from storyboard.store.journal import Journal  # noqa: E402
 from storyboard.store.locks import Locks  # noqa: E402
 
-from support.fake_service import FakeClock, FakeService  # noqa: E402
+from support.fake_service import FakeClock, FakeService, no_verify  # noqa: E402
 
 SHOTS = 20
 FAST = "doubao-seedance-1-0-pro-fast-251015"
@@ -104,7 +104,7 @@ def scheduler_wall(locking: bool) -> float:
             cache = Cache(root / "cache")
             scheduler = Scheduler(
                 plan, service=FakeService(clock), cache=cache, journal=Journal(root / "cache" / "journal"),
-                max_in_flight=SHOTS, clock=clock, last_frames=LastFrames(cache),
+                max_in_flight=SHOTS, clock=clock, last_frames=LastFrames(cache), verify=no_verify,
             )  # fmt: skip
             t0 = time.perf_counter()
             outcomes = scheduler.run()

@@ -54,6 +54,7 @@ def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
 
     def start(**options: Any) -> Emulator:
         options.setdefault("latency", 0.05)
+        options.setdefault("strict", True)  # refuse `service_tier` & co: our client never sends them
         options.setdefault("workdir", tmp_path / f"emulator{len(started)}")
         emu = Emulator(**options).start()
         started.append(emu)
@@ -66,7 +67,7 @@ def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
 
 @pytest.fixture
 def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
-    """A started emulator (latency 0.05 s, any bearer token accepted)."""
+    """A started emulator (latency 0.05 s, any bearer token accepted, strict: no `service_tier`)."""
     return emulator_factory()
 
 

@@ -29,8 +29,9 @@ from .encoder import Encoder
 from .fastpath import copy_join, fast_path_blocker
 from .probe import ClipInfo, probe, probe_audio
 from .timeline import AssemblyReport, ClipSpec, Timeline, build_timeline, output_size
+from .workdir import sweep_stale_work, work_prefix
 
-__all__ = ["AssemblyReport", "ClipInfo", "ClipSpec", "assemble", "probe"]
+__all__ = ["AssemblyReport", "ClipInfo", "ClipSpec", "assemble", "probe", "sweep_stale_work", "work_prefix"]
 
 
 def _resolve(path: str | Path, base_dir: Path) -> Path:
@@ -125,7 +126,8 @@ def assemble(
     has_audio = music is not None or any(i.has_audio for i in infos)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{dest.name}.", dir=dest.parent) as work:
+    sweep_stale_work(dest)  # what a killed assembly of this output left behind
+    with tempfile.TemporaryDirectory(prefix=work_prefix(dest), dir=dest.parent) as work:
         tmp = Path(work) / f"out{dest.suffix or '.mp4'}"
         method: Literal["concat-copy", "moviepy"]
         if blocker is None:

@@ -32,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--faults", default="", metavar="SPEC", help="inject faults, e.g. create429=2,poll500=1,dropdl=1,fail=TEXT"
     )
     p.add_argument("--token", metavar="T", help="accept only this bearer token (default: any)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse create fields the service ignores (service_tier) instead of ignoring them",
+    )
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -44,7 +49,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_INPUT
     emulator = Emulator(
         host=args.host, port=args.port, latency=args.latency, token=args.token, faults=faults,
-        request_log=Path(args.request_log) if args.request_log else None,
+        request_log=Path(args.request_log) if args.request_log else None, strict=args.strict,
     )  # fmt: skip
     try:
         emulator.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -50,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mute_printed_loggers() -> None:
+    """The caches' warnings are printed by the commands (``warning: ...``, once); without a
+    handler of their own, Python's last-resort handler would print each one a second time."""
+    logger = logging.getLogger("storyboard.store")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -57,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # emoji=False: messages quote user values, and ":fox_face:" must print as typed
     out = Console(highlight=False, soft_wrap=True, emoji=False, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    _mute_printed_loggers()
     try:
         return _command(args.command).run(args, out, err)
     except ConfigError as exc:

@@ -105,9 +105,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="N",
         help="at most N create requests per minute (default: the model's documented limit)",
     )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="stop waiting after SECONDS, as Ctrl-C does: running tasks stay journaled (exit 130)",
+    )
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--json-events", action="store_true", help="one JSON line per shot state change")
     shown.add_argument("--quiet", action="store_true", help="print only errors and the output path")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (got {text!r})") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds (got {text})")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -210,7 +226,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _summary(result: BatchResult, out: Console, sharding: Sharding) -> Path:
+def _summary(result: BatchResult, out: Console | None, sharding: Sharding) -> Path:
+    """Write the batch (or shard) report; print the table unless ``out`` is None (--quiet)."""
     table = Table(title=f"{len(result.videos)} videos, {result.unique_generations} unique shots")
     for column in ("row", "output", "status", "generated", "reused", "tokens", "time"):
         table.add_column(column)
@@ -218,7 +235,8 @@ def _summary(result: BatchResult, out: Console, sharding: Sharding) -> Path:
         status = "[green]done[/]" if v.status == "done" else "[red]failed[/]"
         table.add_row(str(v.variant.number), escape(_shown(v.variant.output)), status, str(v.generated), str(v.reused),
                       f"{v.tokens:,}", f"{v.seconds:.1f}s")  # fmt: skip
-    out.print(table)
+    if out is not None:
+        out.print(table)
     shard_report = sharding.write_report(result)
     if shard_report is not None:
         return shard_report
@@ -249,9 +267,15 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     journal = Journal(cache_root / "journal")
     lock_path, lock = read_lock(batch)  # a broken lockfile stops the render before anything is sent
     if args.frozen and (refused := check_frozen(lock_path, lock, _settled(batch, cache, journal, force), err)):
+        for warning in cache.warnings:
+            err.print(f"warning: {warning}", style="yellow", markup=False)
         return refused
     if args.dry_run:
-        return _dry_run(batch, cache, journal, force, out)
+        cache.local.read_only = True  # a dry run changes nothing, not even a corrupt entry
+        code = _dry_run(batch, cache, journal, force, out)
+        for warning in cache.warnings:
+            err.print(f"warning: {warning}", style="yellow", markup=False)
+        return code
     if args.max_cost is not None or args.max_shots is not None:  # only then is every entry read
         _check_budget(
             args, [job for job, settled in _settled(batch, cache, journal, force) if isinstance(settled, Generate)]
@@ -264,6 +288,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         preview=args.preview,
         foreign=sharding.foreign,
         shard_timeout=args.shard_timeout,
+        timeout=args.timeout,
     )
     if args.json_events:
         view: JsonEvents | LiveView | Silent = JsonEvents()
@@ -294,7 +319,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         err.print(remote_line, markup=False)
     if len(result.videos) == 1 and sharding.shard is None:
         return _single(result, args, out, err)
-    summary = _summary(result, err if args.quiet else out, sharding)
+    summary = _summary(result, None if args.quiet else out, sharding)
     for video in result.failed:
         err.print(f"{video.variant.label}: {video.error}", style="red", markup=False)
     for video in result.videos:

@@ -30,6 +30,8 @@ Choices made where the protocol description is silent or its sources conflict:
 * Inline ``--rs/--rt/--dur/--frames/--seed/--cf/--wm`` prompt flags (§10) are honoured when the
   body lacks the field and the value is valid, and are not drawn on the clip.
 * ``data`` carries ``usage`` tokens, W*H*(24*d+1)//1024 (§11.1), besides the documented fields.
+* A running task's record has ``response: null`` and ``finished_at: null`` (§2, §14).
+* ``service_tier`` (withdrawn, §1.2) is accepted and ignored; ``Emulator(strict=True)`` refuses it.
 """
 
 from .faults import FaultSpec, parse_faults

@@ -4,7 +4,8 @@ Owns: the request handler for ``POST /seedance/videos`` (docs/protocol.md §1: f
 async/callback/sync modes), ``POST /seedance/tasks`` (§2: retrieve, retrieve_batch), the error
 body and codes (§4), ``GET|HEAD /files/<name>`` with single Range requests (the CDN the result
 URLs point at; ``dropdl`` cuts it), ``GET /_emulator/stats`` and ``POST /_emulator/faults``
-(``{"spec": "create429=1"}`` replaces the remaining faults). Every request is logged once,
+(``{"spec": "create429=1"}`` replaces the remaining faults); those two need the bearer token
+when one is set. Every request is logged once,
 before its answer is sent. ``make_server`` binds a threading HTTP server whose handlers get the
 emulator's ``EmulatorState`` (``state.py``), the one thing they share with the server object.
 
@@ -110,6 +111,8 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/_emulator/faults"): self._set_faults,
         }
         if (method, path) in routes:
+            if path.startswith("/_emulator/") and not self._control_allowed():
+                return
             routes[(method, path)]()
         elif method in ("GET", "HEAD") and path.startswith("/files/"):
             self._file(path.removeprefix("/files/"), head=method == "HEAD")
@@ -175,6 +178,16 @@ class Handler(BaseHTTPRequestHandler):
             return False, None
         return True, self.logged_body
 
+    def _control_allowed(self) -> bool:
+        """The control endpoints need the token when one is set (anyone may call them otherwise)."""
+        problem = self.state.authorize_control(self.headers.get("Authorization"))
+        if problem is None:
+            return True
+        self._drain(max(self._length(), 0))
+        self.state.count("unauthorized")
+        self._error(problem)
+        return False
+
     def _drop(self) -> None:
         """Close the connection without answering (a fault)."""
         self.close_connection = True
@@ -198,7 +211,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.count("creates_rejected")
                 return self._error(code)
         try:
-            job = validate_create(body)
+            job = validate_create(body, strict=self.state.strict)
         except BadRequest as exc:
             self.state.count("creates_invalid")
             return self._error("bad_request", str(exc))

@@ -39,7 +39,8 @@ class Emulator:
     ``max_body``: create/poll bodies above this many bytes get 413; ``limits``: apply the
     models' concurrency (extra tasks wait, pending) and requests-per-minute (429) of §11.3;
     ``rate``: (N, W) replaces every model's RPM by "N creates per W seconds", so tests and
-    benchmarks can exercise the limit with time scaled down.
+    benchmarks can exercise the limit with time scaled down; ``strict``: refuse the create
+    fields the service ignores (``service_tier``, §1.2) instead of ignoring them too.
     """
 
     url: str
@@ -59,6 +60,7 @@ class Emulator:
         max_body: int = DEFAULT_MAX_BODY,
         limits: bool = True,
         rate: tuple[int, float] | None = None,
+        strict: bool = False,
     ) -> None:
         self.host, self.port = host, port
         spec = parse_faults(faults) if isinstance(faults, str) else faults
@@ -71,7 +73,7 @@ class Emulator:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self._state = EmulatorState(files_dir=self.files_dir, latency=latency, token=token, faults=spec,
                                     request_log=request_log, max_body=max_body, limits=limits,
-                                    rate=rate)  # fmt: skip
+                                    rate=rate, strict=strict)  # fmt: skip
         self.tasks = self._state.tasks
         self.requests = self._state.requests
         self._server: ThreadingHTTPServer | None = None
@@ -142,6 +144,11 @@ class Emulator:
     def max_body(self) -> int:
         """Create/poll bodies above this many bytes get 413."""
         return self._state.max_body
+
+    @property
+    def strict(self) -> bool:
+        """True when create fields the service ignores (``service_tier``) are refused."""
+        return self._state.strict
 
     def set_faults(self, faults: str | FaultSpec) -> None:
         """Replace the remaining fault budget (ValueError for a bad spec)."""

@@ -37,8 +37,9 @@ class EmulatorState:
     """The tasks, faults, request log, counters and files of one emulator; safe from many threads.
 
     ``token``: the only bearer accepted (any when None); ``max_body``: the largest request body
-    in bytes; ``request_log``: JSON-lines file mirroring ``requests``; the rest configures the
-    ``TaskStore``. ``listen_at`` must be called once the server is bound, before it serves.
+    in bytes; ``request_log``: JSON-lines file mirroring ``requests``; ``strict``: refuse the
+    create fields the service ignores (``service_tier``); the rest configures the ``TaskStore``.
+    ``listen_at`` must be called once the server is bound, before it serves.
     """
 
     def __init__(
@@ -52,9 +53,11 @@ class EmulatorState:
         max_body: int,
         limits: bool,
         rate: tuple[int, float] | None,
+        strict: bool = False,
     ) -> None:
         self.files_dir = files_dir
         self.max_body = max_body
+        self.strict = strict
         self._token = token
         self._faults = FaultState(faults)
         self._log = RequestLog(request_log)
@@ -95,6 +98,10 @@ class EmulatorState:
         if self._token is not None and not hmac.compare_digest(token.strip(), self._token):
             return "invalid_token"
         return None
+
+    def authorize_control(self, header: str | None) -> str | None:
+        """Like ``authorize`` for ``/_emulator/*``: open to anyone unless a token was set."""
+        return None if self._token is None else self.authorize(header)
 
     def count(self, name: str, n: int = 1) -> None:
         """Add ``n`` to the counter ``name`` (one of the keys of ``stats()``)."""

@@ -1,13 +1,15 @@
 """The emulator's task store and task lifecycle.
 
 Owns: the task record of docs/protocol.md §2/§13 (``id, created_at, started_at, finished_at,
-elapsed, request, trace_id, type, response``; no ``response``/``finished_at`` while the task
-runs), the lifecycle (queued while the model's concurrency of §11.3 is used up, then running
-for ``latency`` seconds, then succeeded or failed), the requests-per-minute limit of §11.3,
-the result and failure bodies (§1.5, §2, §4.3; the result reports the seed used: the request's,
-or one derived from the request for −1 / none), image fetching (only the emulator's own files;
-any other remote URL fails like the service's "fetch failed"), the call to the clip
-synthesiser, and the best-effort callback POST (§3).
+elapsed, request, trace_id, type, response``; ``response`` and ``finished_at`` null and no
+``elapsed`` while the task runs, as AceData's SDK's own tests show: a record without the
+``response`` key sends the SDK looking for the result in ``request``), the lifecycle (queued
+while the model's concurrency of §11.3 is used up, then running for ``latency`` seconds, then
+succeeded or failed), the requests-per-minute limit of §11.3, the result and failure bodies
+(§1.5, §2, §4.3; the result reports the seed used: the request's, or one derived from the
+request for −1 / none), image fetching (only the emulator's own files; any other remote URL
+fails like the service's "fetch failed"), the call to the clip synthesiser, and the
+best-effort callback POST (§3).
 
 Must not import anything from the package except ``storyboard.seedance.capabilities`` (data).
 """
@@ -75,12 +77,11 @@ class Task:
         rec: dict[str, Any] = {"id": self.id, "created_at": self.created_at}
         if self.started_at is not None:
             rec["started_at"] = self.started_at
-        if self.response is not None and self.finished_at is not None:
-            rec["finished_at"] = self.finished_at
-            rec["elapsed"] = round(self.finished_at - self.created_at, 3)
-        rec.update(request=self.request, trace_id=self.trace_id, type="videos")
-        if self.response is not None:
-            rec["response"] = self.response
+        finished = self.finished_at if self.response is not None else None
+        rec["finished_at"] = finished  # null while running (DOCS-OAS allows it, the SDK expects it)
+        if finished is not None:
+            rec["elapsed"] = round(finished - self.created_at, 3)
+        rec.update(request=self.request, trace_id=self.trace_id, type="videos", response=self.response)
         return rec
 
 

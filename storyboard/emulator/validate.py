@@ -1,6 +1,7 @@
 """Validation of a ``POST /seedance/videos`` body, the way the documented API does it.
 
-Owns: the accepted top-level fields (docs/protocol.md §1.2), the ``content[]`` item schema
+Owns: the accepted top-level fields (docs/protocol.md §1.2; ``service_tier`` is ignored, or
+refused when strict), the ``content[]`` item schema
 (§1.3: discriminated by ``type``, no extra keys, ``image_url`` an object), data-URI image
 checks (§9: decodes, sides, aspect), the per-model role/duration/frames/resolution rules
 (§7, read from ``storyboard.seedance.capabilities``), the weakly validated inline ``--flags`` of §10,
@@ -31,6 +32,7 @@ _TOP_LEVEL = frozenset({
     "callback_url", "async", "omni_reference_task_type", "output_format", "tools", "priority",
     "safety_identifier",
 })  # fmt: skip
+_IGNORED = frozenset({"service_tier"})  # §1.2: withdrawn, still in old documents; the service ignores it
 _ITEM_KEYS = {
     "text": ({"type", "text"}, {"type", "text"}),
     "image_url": ({"type", "image_url", "role"}, {"type", "image_url"}),
@@ -265,11 +267,11 @@ def _weak(flags: dict[str, str], body: dict[str, Any], name: str, parse: type, o
     return value if ok(value) else None
 
 
-def validate_create(body: Any) -> Job:
-    """Check a create body; the normalised ``Job``, or ``BadRequest`` with the 400 message."""
+def validate_create(body: Any, *, strict: bool = False) -> Job:
+    """The normalised ``Job`` of a create body, or ``BadRequest`` (``strict``: refuse ``_IGNORED``)."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object.")
-    unknown = sorted(set(body) - _TOP_LEVEL)
+    unknown = sorted(set(body) - _TOP_LEVEL - (frozenset() if strict else _IGNORED))
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}.")
     for name in ("model", "content"):

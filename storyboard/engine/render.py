@@ -29,6 +29,7 @@ from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
 from storyboard.engine.settle import Force
 from storyboard.engine.states import PAID_THIS_RUN, TERMINAL, UNUSABLE
 from storyboard.engine.variants import Batch, Variant
+from storyboard.engine.verify import Verifier, verify_download
 from storyboard.errors import StoryboardError
 from storyboard.seedance.capabilities import MODELS
 from storyboard.store.journal import Journal
@@ -67,6 +68,8 @@ class RenderOptions:
     """Job ids another shard generates ("i/n"): this render waits for them in the shared cache."""
     shard_timeout: float = SHARD_TIMEOUT
     """Seconds to wait for a shot another shard generates before failing its videos."""
+    timeout: float | None = None
+    """--timeout: seconds the whole render may wait; then it stops as on Ctrl-C (tasks journaled)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ class BatchRun:
         on_video: Callable[[VideoEvent], None] = lambda _e: None,
         clock: Clock = SYSTEM_CLOCK,
         finish: Finisher = finish_video,
+        verify: Verifier = verify_download,
     ) -> None:
         if batch.plan.service != service.identity:
             raise StoryboardError(
@@ -185,6 +189,8 @@ class BatchRun:
             clock=clock,
             foreign=options.foreign,
             shard_timeout=options.shard_timeout,
+            timeout=options.timeout,
+            verify=verify,  # the unit tests' fake service downloads text, not clips
         )
 
     def run(self) -> BatchResult:

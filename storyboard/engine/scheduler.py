@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from storyboard.engine.claims import SHARD_TIMEOUT, Busy, Claims
+from storyboard.engine.deadlines import Deadlines, unjournaled
 from storyboard.engine.lastframe import LastFrames
 from storyboard.engine.pacing import PollPolicy, RateWindow
 from storyboard.engine.plan import Plan, ShotJob
 from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
 from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, is_forced
 from storyboard.engine.states import HAS_TASK, ON_SERVICE, READY, UNUSABLE, Source, State
+from storyboard.engine.verify import Verifier, verify_download
 from storyboard.errors import (
     APIError,
     AuthenticationError,
@@ -94,6 +96,8 @@ class Scheduler:
         last_frames: LastFrames | None = None,
         foreign: Mapping[str, str] | None = None,
         shard_timeout: float = SHARD_TIMEOUT,
+        verify: Verifier = verify_download,
+        timeout: float | None = None,
     ) -> None:
         self.plan = plan
         self.service, self.cache, self.journal = service, cache, journal
@@ -104,7 +108,9 @@ class Scheduler:
         self.on_event = on_event
         self.clock = clock
         self.last_frames = last_frames or LastFrames(cache)
+        self.verify = verify  # a download enters the cache only as a playable clip (and image)
         self._t0 = clock.monotonic()
+        self.deadlines = Deadlines(self._t0, timeout)  # per task, and the whole render's --timeout
         self.outcomes = {job.id: ShotOutcome(job) for job in plan.jobs}
         self.polls = 0
         self._pool = ThreadPoolExecutor(max_workers=downloads, thread_name_prefix="download")
@@ -120,7 +126,7 @@ class Scheduler:
         try:
             self._loop()
         except KeyboardInterrupt:
-            raise self._interrupted("interrupted") from None
+            raise self._interrupted("interrupted", cancel=True) from None
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self.claims.release_all()  # after the downloads: none writes without its claim
@@ -138,6 +144,8 @@ class Scheduler:
             if not running and not self._downloads and not self._startable():
                 break
             now = self.clock.monotonic()
+            if self.deadlines.timed_out(now):  # like Ctrl-C: the tasks stay journaled
+                raise self._interrupted(f"timed out after {self.deadlines.timeout:g} s", cancel=True)
             if running and now >= next_poll:
                 if self._poll(running):
                     poll_failures = 0
@@ -154,6 +162,7 @@ class Scheduler:
             slot = self.rate.next_slot()
             if slot is not None and any(o.state == "queued" for o in self.outcomes.values()):
                 wake = min(wake, slot)  # a create slot opens then
+            wake = min(wake, self.deadlines.render_ends() or wake)
             pause = max(0.0, min(wake - self.clock.monotonic(), 1.0))
             if self._downloads:
                 # wake as soon as a download ends (they run on threads, in real time)
@@ -166,8 +175,8 @@ class Scheduler:
         elapsed = self.clock.monotonic() - self._t0
         self.on_event(Event(outcome.job.id, state, round(elapsed, 3), outcome.task_id, detail))
 
-    def _startable(self) -> bool:
-        return any(o.state in ("waiting", "queued") and self._deps_state(o) == "ready" for o in self.outcomes.values())
+    def _startable(self) -> bool:  # also a shot to mark blocked: the loop must not end before it is
+        return any(o.state in ("waiting", "queued") and self._deps_state(o) != "wait" for o in self.outcomes.values())
 
     def _deps_state(self, outcome: ShotOutcome) -> Literal["ready", "wait", "blocked"]:
         states = [self.outcomes[d].state for d in outcome.job.depends_on]
@@ -255,9 +264,14 @@ class Scheduler:
             self._emit(outcome, "failed", str(exc))
             return
         self._sending = None  # (left set by Ctrl-C on the way: the interruption names the shot)
-        # durable before we wait: a crash from here on resumes this task instead of paying again
-        self.journal.record(job.cache_key, job.id, task_id)
         outcome.task_id, outcome.source = task_id, "generated"
+        try:  # durable before we wait: a crash from here on resumes this task instead of paying again
+            self.journal.record(job.cache_key, job.id, task_id)
+        except OSError as exc:  # the uncertain entry stays: never sent again unless forced
+            self.claims.release(job.id)
+            outcome.error = unjournaled(task_id, job.id, exc)
+            self._emit(outcome, "failed", str(outcome.error))
+            return
         outcome.submitted_at = self.clock.monotonic()
         self._emit(outcome, "submitted")
 
@@ -300,8 +314,15 @@ class Scheduler:
             return None
 
     def _apply(self, outcome: ShotOutcome, result: TaskResult) -> None:
-        if result.status == "processing" and outcome.state != "running":
-            self._emit(outcome, "running")
+        if result.status in ("pending", "processing"):
+            new_word = self.deadlines.new_word(result.raw_status)  # shown once, raw
+            if (result.status == "processing" and outcome.state != "running") or new_word:
+                self._emit(outcome, "running", new_word)
+            overdue = self.deadlines.overdue(outcome.job, outcome.task_id, outcome.submitted_at, self.clock.monotonic())
+            if overdue is not None:  # it stays journaled: maybe paid for, a later render may get it
+                self.claims.release(outcome.job.id)
+                outcome.error, outcome.finished_at = overdue, self.clock.monotonic()
+                self._emit(outcome, "failed", str(overdue))
         elif result.status == "failed":
             self.journal.remove(outcome.job.cache_key)  # terminal: nothing left to resume
             self.claims.release(outcome.job.id)
@@ -328,6 +349,7 @@ class Scheduler:
         self.service.download(result.video_url, clip)
         frame = staging / f"{job.cache_key}.png"
         last = self.last_frames.after_download(job.request, clip, frame, result.last_frame_url, self.service.download)
+        self.verify(clip, last)  # raises before the cache and the journal are touched
         origin = ClipOrigin(
             shot=job.id,
             task_id=outcome.task_id,
@@ -357,7 +379,9 @@ class Scheduler:
                 continue
             self._emit(outcome, "done")
 
-    def _interrupted(self, why: str) -> RenderInterrupted:
+    def _interrupted(self, why: str, *, cancel: bool = False) -> RenderInterrupted:
+        if cancel:
+            self.service.cancel_downloads()  # the downloads stop at their next chunk
         running = {o.job.id: o.task_id for o in self.outcomes.values() if o.task_id and o.state in HAS_TASK}
         if running:
             listed = ", ".join(f"{shot} ({task})" for shot, task in running.items())

@@ -1,7 +1,7 @@
 """The seam between the engine and a video service, and the clock the engine waits by.
 
 Owns: ``VideoService``, what the scheduler needs from a provider (create a task, retrieve a
-batch of tasks or one, download a result, and the identity that goes into cache keys), and
+batch of tasks or one, download a result and stop downloading, and the identity that goes into cache keys), and
 ``Clock`` (monotonic time and sleeping, injectable so a fake can run a render in virtual
 time). ``SeedanceClient`` implements ``VideoService``; the unit tests use an in-memory fake.
 Must not import the client, the store or anything of the engine.
@@ -49,6 +49,10 @@ class VideoService(Protocol):
 
     def download(self, url: str, dest: Path) -> int:
         """Fetch a result file to ``dest`` completely (or not at all); returns its size."""
+        ...
+
+    def cancel_downloads(self) -> None:
+        """Stop the downloads in progress promptly (each raises ``DownloadError``); on Ctrl-C."""
         ...
 
 

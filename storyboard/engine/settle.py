@@ -36,6 +36,11 @@ UNCERTAIN_CREATE = (
 )
 
 
+UNREADABLE_ENTRY = (
+    "its journal entry is unreadable (cut short by a crash or a disk error), so a task may have been paid for already"
+)
+
+
 @dataclass(frozen=True)
 class Cached:
     """The clip is in the cache: free."""
@@ -79,11 +84,11 @@ def settle(key: str, *, cache: ClipStore, journal: Journal, forced: bool) -> Set
         entry = cache.get(key)
         if entry is not None:
             return Cached(entry)
-    journaled = journal.get(key)
+    journaled = journal.lookup(key)  # an unreadable entry is uncertain, never absent
     if journaled is not None and journaled.state == "submitted" and journaled.task_id:
         return Resume(journaled)
     if journaled is not None and journaled.state == "uncertain" and not forced:
-        error = APIError(UNCERTAIN_CREATE)
+        error = APIError(UNREADABLE_ENTRY if journaled.unreadable else UNCERTAIN_CREATE)
         error.maybe_submitted = True
         return Refused(error)
     return Generate()

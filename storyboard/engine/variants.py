@@ -108,10 +108,13 @@ def load_variants(
             continue
         target = _output(loaded, output, preview)
         label = variables.label or file
-        if target in writers:
-            issues.append(Issue(label, 0, 0, "output.path", f"{target} is also written by {writers[target]}"))
+        # the video and the report beside it: out/a.mp4 and out/a.mov share out/a.report.json
+        report = target.with_name(target.stem + ".report.json")  # as engine.report.report_path
+        clash = next((f for f in (target, report) if f in writers), None)
+        if clash is not None:
+            issues.append(Issue(label, 0, 0, "output.path", f"{clash} is also written by {writers[clash]}"))
             continue
-        writers[target] = label
+        writers[target] = writers[report] = label
         loaded_sets.append((variables, loaded, target))
     if issues:
         raise ConfigError(issues)

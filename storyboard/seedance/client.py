@@ -23,6 +23,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -37,10 +38,13 @@ from storyboard.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    DownloadError,
 )
 from storyboard.seedance.config import ServiceConfig
-from storyboard.seedance.download import download_file
-from storyboard.seedance.errormap import error_from_response
+from storyboard.seedance.download import download_file, url_problem
+from storyboard.seedance.errormap import error_from_response, scrub
+from storyboard.seedance.exchange import post_within
+from storyboard.seedance.limits import DOWNLOAD_DEADLINE, MAX_RESULT_BYTES
 from storyboard.seedance.results import TaskResult, parse_record, parse_response
 from storyboard.seedance.wire import CreateBody
 
@@ -78,6 +82,9 @@ class SeedanceClient:
         backoff_cap: float = 8.0,
         jitter: Callable[[], float] = random.random,
         identity: str | None = None,
+        download_deadline: float = DOWNLOAD_DEADLINE,
+        max_download_bytes: int = MAX_RESULT_BYTES,
+        api_timeout: httpx.Timeout = API_TIMEOUT,
     ) -> None:
         self._config = config
         self._identity = identity
@@ -92,6 +99,12 @@ class SeedanceClient:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._jitter = jitter
+        self._download_deadline = download_deadline
+        self._api_timeout = api_timeout  # its read time bounds a whole answer (``post_within``)
+        self._max_download_bytes = max_download_bytes
+        self._cancelled = threading.Event()
+        # results may come from loopback/private addresses only when the API itself is there
+        self._local_api = url_problem(config.base_url, allow_private=False) is not None
 
     def __repr__(self) -> str:
         return f"SeedanceClient(base_url={self._config.base_url!r})"
@@ -184,7 +197,13 @@ class SeedanceClient:
 
         The token goes only to the API's own origin (the emulator serves its clips there);
         result CDNs are public and must never see it.
+        The URL, and every redirect from it, must be http(s) and public unless the API itself
+        is local (the emulator); size, total time and redirects are bounded (``download_file``),
+        and ``cancel_downloads()`` stops it.
         """
+        problem = url_problem(url, allow_private=self._local_api)
+        if problem:  # before anything parses it further: a malformed URL is this error too
+            raise DownloadError(f"cannot download {url.split('?')[0][:200]}: {problem}")
         headers = self._auth_headers() if _origin(url) == _origin(self._config.base_url) else {}
         return download_file(
             self._http,
@@ -193,7 +212,15 @@ class SeedanceClient:
             headers=headers,
             max_retries=self._max_retries,
             pause=lambda attempt: self._sleep(self._backoff(attempt)),
+            max_bytes=self._max_download_bytes,
+            deadline=self._download_deadline,
+            url_check=lambda target: url_problem(target, allow_private=self._local_api),
+            cancelled=self._cancelled.is_set,
         )
+
+    def cancel_downloads(self) -> None:
+        """Stop every download of this client at its next chunk (Ctrl-C), and refuse new ones."""
+        self._cancelled.set()
 
     # -- transport -----------------------------------------------------------------------
 
@@ -215,6 +242,7 @@ class SeedanceClient:
         With ``task_outcome``, an error body carrying a ``task_id`` is returned, not raised.
         """
         url = self._config.base_url + path
+        timeout = self._api_timeout if timeout is API_TIMEOUT else timeout
         headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
@@ -223,20 +251,22 @@ class SeedanceClient:
         for attempt in range(self._max_retries + 1):
             last = attempt == self._max_retries
             try:
-                resp = self._http.post(url, json=payload, headers=headers, timeout=timeout)
+                resp = post_within(self._http, url, payload, headers, timeout)  # whole, in time
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The connection never opened: nothing was sent, so even create may retry.
                 error: APIError = _transport_error(exc, path, sent=False)
                 delay = None
-            except httpx.TransportError as exc:
+            except httpx.InvalidURL as exc:
+                raise APIConnectionError(f"cannot call the service at {url}: {exc}") from None
+            except httpx.HTTPError as exc:  # also an unreadable answer (DecodingError), redirects
                 error = _transport_error(exc, path, sent=True, submits=submits)
                 if submits:
                     raise error from exc
                 delay = None
             else:
                 if resp.is_success:
-                    return _json_body(resp, path)
-                body = _maybe_json(resp)
+                    return _json_body(resp, path, self._config.token, submits=submits)
+                body = _maybe_json(resp, self._config.token)
                 if task_outcome and isinstance(body, dict) and _text(body.get("task_id")):
                     return body
                 error = error_from_response(resp.status_code, body, resp.headers, token=self._config.token)
@@ -277,13 +307,17 @@ def _retryable_status(status: int, *, submits: bool) -> bool:
     return status in (408, 409, 429) or status >= 500
 
 
-def _transport_error(exc: httpx.TransportError, path: str, *, sent: bool, submits: bool = False) -> APIConnectionError:
+def _transport_error(exc: httpx.HTTPError, path: str, *, sent: bool, submits: bool = False) -> APIConnectionError:
     timeout = isinstance(exc, httpx.TimeoutException)
     if not sent:
         what = "timed out connecting" if timeout else "could not connect"
         cls: type[APIConnectionError] = APITimeoutError if timeout else APIConnectionError
         return cls(f"{what} to the service for {path} ({type(exc).__name__})")
     what = "no answer in time" if timeout else f"connection lost ({type(exc).__name__})"
+    if isinstance(exc, httpx.DecodingError):
+        what = "an unreadable answer (its body does not match its Content-Encoding)"
+    elif isinstance(exc, httpx.TooManyRedirects):
+        what = "too many redirects"
     message = f"{what} for {path}"
     if not submits:
         return (APITimeoutError if timeout else APIConnectionError)(message)
@@ -297,25 +331,30 @@ def _maybe_submitted(error: APIErrorT) -> APIErrorT:
     return error
 
 
-def _json_body(resp: httpx.Response, path: str) -> dict[str, Any]:
-    body = _maybe_json(resp)
+def _json_body(resp: httpx.Response, path: str, token: str | None, *, submits: bool = False) -> dict[str, Any]:
+    body = _maybe_json(resp, token)
     if not isinstance(body, dict):
-        raise APIError(
-            f"the service answered {path} with something other than a JSON object",
+        message = f"the service answered {path} with something other than a JSON object"
+        # a 2xx to a create that cannot be read (cut off, a gateway's page): the task may exist
+        error = APIError(
+            f"{message}; {_MAY_BE_SUBMITTED}" if submits else message,
             status=resp.status_code,
-            trace_id=resp.headers.get("x-trace-id", ""),
+            trace_id=scrub(resp.headers.get("x-trace-id", ""), token),
         )
+        raise _maybe_submitted(error) if submits else error
     return body
 
 
-def _maybe_json(resp: httpx.Response) -> object:
+def _maybe_json(resp: httpx.Response, token: str | None) -> object:
+    """The decoded body with the token scrubbed from every string: this is where the service's
+    words enter, so no message, code, trace id or failure reason downstream can print it."""
     try:
-        return resp.json()
+        return scrub(resp.json(), token)
     except ValueError:
         # Proxies answer errors in HTML; only a short plain-text body is worth quoting.
         text = resp.text
         is_short_text = len(text) <= 200 and "<" not in text
-        return text if is_short_text else None
+        return scrub(text, token) if is_short_text else None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -8,6 +8,7 @@ Pure: no I/O. Must not import the client or anything above it.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import TypeVar, cast
 
 import httpx
 
@@ -24,7 +25,7 @@ from storyboard.errors import (
 )
 from storyboard.seedance.results import one_line
 
-__all__ = ["error_from_response"]
+__all__ = ["error_from_response", "scrub"]
 
 _AUTH_CODES = frozenset({"invalid_token", "token_expired", "no_token", "token_mismatched"})
 
@@ -54,8 +55,30 @@ def error_from_response(
     if token:
         message = message.replace(token, "***")
     message = one_line(message) or _reason(status)
-    trace_id = _text(data.get("trace_id")) or _text(headers.get("x-trace-id", ""))
-    return _error_class(status, code)(message, status=status, code=code, trace_id=trace_id)
+    trace_id = scrub(_text(data.get("trace_id")) or _text(headers.get("x-trace-id", "")), token)
+    cls = _error_class(status, code)
+    return cls(message, status=status, code=scrub(code, token), trace_id=trace_id)
+
+
+JSON = TypeVar("JSON")
+SCRUB_MIN_LENGTH = 8
+"""Shorter tokens (test stand-ins like ``t``) are not scrubbed: replacing them would mangle the
+protocol's own words (``succeeded``, ``task_id``); real AceData tokens are far longer."""
+
+
+def scrub(value: JSON, token: str | None) -> JSON:
+    """``value`` (a decoded JSON body, or a string) with ``token`` replaced by ``***`` in every
+    string value (keys are the protocol's, not the service's words): whatever the service echoes
+    must never be printed or stored."""
+    if not token or len(token) < SCRUB_MIN_LENGTH:
+        return value
+    if isinstance(value, str):
+        return cast(JSON, value.replace(token, "***"))
+    if isinstance(value, dict):
+        return cast(JSON, {k: scrub(v, token) for k, v in value.items()})
+    if isinstance(value, list):
+        return cast(JSON, [scrub(v, token) for v in value])
+    return value
 
 
 def _error_class(status: int, code: str) -> type[APIStatusError]:

@@ -48,6 +48,11 @@ class TaskResult:
     elapsed: float | None = None
     trace_id: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    message: str | None = None
+    """The service's words on a task still running despite ``success: false`` (see ``parse_record``)."""
+    raw_status: str = ""
+    """A status word this module does not know, as the service sent it (the task then counts as
+    ``processing``, and the engine shows the word once); "" for every known word."""
 
     @property
     def done(self) -> bool:
@@ -58,7 +63,11 @@ class TaskResult:
 def parse_record(record: dict[str, Any]) -> TaskResult:
     """Parse one ``/seedance/tasks`` record (``retrieve`` answer or ``retrieve_batch`` item).
 
-    A record without a ``response`` has not produced a result yet: it is pending.
+    A record without a ``response`` (or with ``response: null``) has not produced a result yet:
+    it is pending. ``success: false`` without a structured error (an ``error`` object with a
+    ``code``), without ``finished_at`` and without a failure word or video URL is taken as a
+    passing hiccup, as AceData's SDK does (§2, §14): still processing, its message kept in
+    ``message``; once the record is finished it is a failure.
     """
     task_id = str(record.get("id") or record.get("task_id") or "")
     elapsed = _number(record.get("elapsed"))
@@ -72,13 +81,16 @@ def parse_record(record: dict[str, Any]) -> TaskResult:
             raw=record,
         )
     result = parse_response(response)
+    hiccup = _hiccup(record, response) if result.status == "failed" else None
     # The record id is the one we poll with; the response may only carry the upstream id.
     return TaskResult(
         task_id=task_id or result.task_id,
-        status=result.status,
+        status="processing" if hiccup is not None else result.status,
         video_url=result.video_url,
         last_frame_url=result.last_frame_url,
-        error=result.error,
+        error=None if hiccup is not None else result.error,
+        message=hiccup,
+        raw_status=result.raw_status,
         tokens=result.tokens,
         model=result.model,
         duration=result.duration,
@@ -138,7 +150,7 @@ def parse_response(body: dict[str, Any]) -> TaskResult:
             return TaskResult(status="failed", error=failure, **common)
         return TaskResult(status="succeeded", video_url=video_url, last_frame_url=last_frame_url, **common)
     # An unknown word may be a new intermediate state; the engine's deadline bounds the wait.
-    return TaskResult(status="processing", **common)
+    return TaskResult(status="processing", raw_status=one_line(_text(item.get("status")), 80), **common)
 
 
 def _result_item(body: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +162,23 @@ def _result_item(body: dict[str, Any]) -> dict[str, Any]:
         return data
     # A bare Ark task object carries status and content at the top level.
     return body if "status" in body or "content" in body else {}
+
+
+def _hiccup(record: dict[str, Any], response: dict[str, Any]) -> str | None:
+    """The message of a ``success: false`` that is not final yet; None when it is final."""
+    error = response.get("error")
+    if response.get("success") is not False or (isinstance(error, dict) and error.get("code")):
+        return None
+    if record.get("finished_at") is not None or response.get("finished_at") is not None:
+        return None
+    item = _result_item(response)
+    content = _object(item.get("content"))
+    word = _text(item.get("status")).lower()
+    if word in _FAILED_WORDS or word in _DONE_WORDS or item.get("video_url") or content.get("video_url"):
+        return None
+    if isinstance(error, dict):
+        error = error.get("message")
+    return one_line(error) if isinstance(error, str) else ""
 
 
 def _is_error(error: object) -> bool:

@@ -1,6 +1,7 @@
 """Local input images: what they are, whether SeeDance accepts them, and their bytes as data URIs.
 
-Owns: reading image headers (Pillow, lazily: no pixel decoding), the acceptance rules of
+Owns: reading image headers (Pillow, lazily: no pixel decoding; a header claiming more pixels
+than Pillow's decompression-bomb limit is a problem, not an exception), the acceptance rules of
 docs/protocol.md §9 (formats, sides, aspect ratio, file size; § numbers below refer to it),
 content hashing and data-URI encoding. Results are memoised per (path, size, mtime) so a
 200-shot storyboard that reuses one photo reads it once.
@@ -13,6 +14,8 @@ import base64
 import functools
 import hashlib
 import os
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ _HEIF = {"heic", "heif"}
 MIN_SIDE, MAX_SIDE = 300, 6000
 MIN_ASPECT, MAX_ASPECT = 0.4, 2.5
 MAX_BYTES = 30 * 1024 * 1024
+_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,19 @@ class ImageInfo:
 def _inspect(path: str, size: int, mtime_ns: int) -> ImageInfo | str:
     del mtime_ns  # part of the memo key only: a changed file is read again
     try:
-        with Image.open(path) as im:
-            fmt, (width, height) = im.format or "", im.size
+        with warnings.catch_warnings():
+            # Pillow checks the header's pixel count before decoding anything: past its limit
+            # (or its warning, half of it) the file is refused here, never decoded later.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                fmt, (width, height) = im.format or "", im.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        claimed = _PIXELS.search(str(exc))
+        pixels = f"{int(claimed.group(1)):,} pixels" if claimed else "more pixels than is safe"
+        return (
+            f"claims {pixels} in its header, too many to decode safely "
+            f"(the API takes at most {MAX_SIDE}x{MAX_SIDE}); is it corrupt or a decompression bomb?"
+        )
     except UnidentifiedImageError:
         return "is not an image (not a format the API accepts: jpeg, png, webp, bmp, tiff, gif)"
     except OSError as exc:

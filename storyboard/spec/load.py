@@ -13,7 +13,7 @@ import functools
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -114,10 +114,27 @@ def load_text(
         add(line, col, path, message, severity)
 
     rules.check(board, base_dir, report)
+    _check_templated_output(data, board, base_dir, report)
     issues = _sorted(issues)
     if any(i.severity == "error" for i in issues):
         raise ConfigError(issues)
     return Loaded(board, Path(label), base_dir, variables, tuple(issues))
+
+
+def _check_templated_output(
+    raw: dict[str, Any], board: Storyboard, base_dir: Path, report: Callable[[KeyPath, str, Literal["error"]], None]
+) -> None:
+    """A variable (a CSV row, --var) must not move the video out of the storyboard's folder;
+    a path written out in the file may go anywhere its author chose."""
+    output = raw.get("output")
+    template = output.get("path") if isinstance(output, dict) else None
+    rendered = board.output.path
+    if not rendered or not isinstance(template, str) or not ("{{" in template or "{%" in template):
+        return
+    base = base_dir.resolve()
+    if not (base / rendered).resolve().is_relative_to(base):
+        message = f"{rendered!r} leads outside the storyboard's folder; a templated output path must stay inside it"
+        report(("output", "path"), message + " (e.g. out/{{ name | slug }}.mp4)", "error")
 
 
 @functools.lru_cache(maxsize=8)

@@ -124,6 +124,8 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.warnings: list[str] = []
+        self.read_only = False
+        """Set for a dry run: a corrupt entry is reported but left where it is."""
         self.locks = Locks.shared(root / "locks")
         self._staging: Path | None = None
         self._mutex = threading.Lock()
@@ -144,6 +146,9 @@ class Cache:
         found = self._read(key)
         if not isinstance(found, _Damage):
             return found
+        if self.read_only:
+            self._warn(f"cache entry {key[:12]} is corrupt ({found.reason}); a render would generate it again")
+            return None
         claim = self.locks.try_claim(key)
         if claim is None:
             log.debug("cache entry %s is being written by another render: a miss for now", key[:12])
@@ -186,7 +191,7 @@ class Cache:
         return CachedClip(key, clip, last, meta)
 
     def _warn(self, message: str) -> None:
-        log.warning(message)
+        log.warning(message)  # the CLI prints `warnings` itself and mutes this logger (cli.main)
         self.warnings.append(message)
 
     def put(self, key: str, clip: Path, last_frame: Path | None, origin: ClipOrigin) -> CachedClip:

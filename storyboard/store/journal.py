@@ -30,9 +30,15 @@ class JournalEntry:
     key: str
     shot: str
     state: Literal["submitted", "uncertain"]
-    """submitted: we hold its task id. uncertain: a create request got no answer after it was sent."""
+    """submitted: we hold its task id. uncertain: a create request got no answer after it was sent
+    (or is on its way), or the entry could not be read: then ``shot`` is empty (``unreadable``)."""
     task_id: str | None
     submitted_at: float
+
+    @property
+    def unreadable(self) -> bool:
+        """The entry's file exists but could not be read: counted as uncertain."""
+        return not self.shot
 
 
 class Journal:
@@ -46,15 +52,29 @@ class Journal:
         return self.root / f"{key}.json"
 
     def get(self, key: str) -> JournalEntry | None:
+        """The readable entry for `key`; None when there is none or it cannot be read."""
+        entry = self.lookup(key)
+        return None if entry is None or entry.unreadable else entry
+
+    def lookup(self, key: str) -> JournalEntry | None:
+        """What a render must respect for `key`: the entry, an *unreadable* uncertain stand-in
+        for a file that exists but cannot be read, or None when there is no file."""
+        path = self._file(key)
         try:
-            data = json.loads(self._file(key).read_text(encoding="utf-8"))
-            return JournalEntry(**data)
+            entry = JournalEntry(**json.loads(path.read_text(encoding="utf-8")))
+            if entry.state in ("submitted", "uncertain"):
+                return entry
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError):
-            # an unreadable entry can only come from a crash mid-write, which write_atomic
-            # prevents; treat it as absent rather than block the shot forever
-            return None
+            pass
+        # unreadable (a crash mid-write on a file system that broke write_atomic's promise, a
+        # disk error): a create may have been paid for, so it counts as uncertain, never absent
+        try:
+            when = path.stat().st_mtime
+        except OSError:
+            when = time.time()
+        return JournalEntry(key, "", "uncertain", None, when)
 
     def record(self, key: str, shot: str, task_id: str | None, *, uncertain: bool = False) -> JournalEntry:
         """Durably note a submission (fsynced before this returns)."""

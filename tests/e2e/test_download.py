@@ -221,7 +221,8 @@ def test_client_download_resumes_and_backs_off(server: tuple[str, Script], tmp_p
     url, script = server
     script.cuts = 2
     delays: list[float] = []
-    config = ServiceConfig(token="tok", base_url="https://api.example.test")
+    # a loopback API (as the emulator is) may hand out loopback result URLs; another port: no token
+    config = ServiceConfig(token="tok", base_url="http://127.0.0.1:9")
     with SeedanceClient(config, sleep=delays.append, jitter=lambda: 0.0) as client:
         assert client.download(url, tmp_path / "shot.mp4") == len(PAYLOAD)
     assert delays == [0.25, 0.5]

@@ -5,6 +5,7 @@ Plain httpx over a real loopback socket (not the project's client, so the two ca
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import subprocess
@@ -180,6 +181,40 @@ def test_documented_optional_fields_are_accepted(emulator: Emulator) -> None:
     assert set(answer.json()) == {"success", "task_id", "trace_id"}
 
 
+def test_service_tier_is_accepted_and_ignored_unless_strict(emulator_factory) -> None:
+    # §1.2: the seed document still sends `service_tier`; AceData ignores it. `strict` (our own
+    # tests' default, see conftest) refuses it, so our client is caught if it ever sends one.
+    lenient = emulator_factory(strict=False)
+    answer = post(lenient, "/seedance/videos", body(frames=29, service_tier="flex"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["status"] == "succeeded"
+    assert lenient.stats()["creates"] == 1
+    strict = emulator_factory(strict=True)
+    refused = post(strict, "/seedance/videos", body(frames=29, service_tier="flex"))
+    assert_error(refused, 400, "bad_request", "unknown field 'service_tier'.")
+    assert strict.stats()["creates"] == 0
+    assert inspect.signature(Emulator).parameters["strict"].default is False  # CLI, embedded: lenient
+
+
+@pytest.mark.parametrize("flags,strict", [(["--strict"], True), ([], False)])
+def test_emulator_command_strict_flag(monkeypatch: pytest.MonkeyPatch, flags: list[str], strict: bool) -> None:
+    import storyboard.emulator
+    from storyboard.cli.main import main
+
+    seen: dict[str, Any] = {}
+
+    class Refused:
+        def __init__(self, **options: Any) -> None:
+            seen.update(options)
+
+        def start(self) -> None:
+            raise OSError(98, "in use")
+
+    monkeypatch.setattr(storyboard.emulator, "Emulator", Refused)
+    assert main(["emulator", "--port", "0", *flags]) == 2
+    assert seen["strict"] is strict
+
+
 def test_inline_prompt_flags_fill_missing_fields_and_bad_ones_are_ignored(emulator: Emulator) -> None:
     text = "a kitten yawning --rs 480p --rt 1:1 --dur 2 --seed 11 --cf true --wm nope"
     answer = post(emulator, "/seedance/videos", {"model": PRO, "content": [{"type": "text", "text": text}]})
@@ -199,7 +234,9 @@ def test_async_create_then_pending_then_succeeded_record(emulator_factory) -> No
     created = answer.json()
     assert created["success"] is True and created["trace_id"] == answer.headers["x-trace-id"]
     pending = retrieve(emu, created["task_id"])
-    assert "response" not in pending and "finished_at" not in pending and "elapsed" not in pending
+    # running: `response` and `finished_at` are there and null (AceData's SDK reads a missing
+    # `response` as "look in `request`" and takes an input URL for the result)
+    assert pending["response"] is None and pending["finished_at"] is None and "elapsed" not in pending
     assert pending["id"] == created["task_id"] and pending["type"] == "videos"
     assert pending["trace_id"] == created["trace_id"]
     assert pending["request"] == {**body(frames=29), "async": True}
@@ -356,7 +393,7 @@ def test_request_log_file_has_one_json_line_per_request(emulator_factory, tmp_pa
     task_id = post(emu, "/seedance/videos", {**body(images=(("first_frame", PHOTO),), frames=29), "async": True},
                    headers=headers).json()["task_id"]  # fmt: skip
     post(emu, "/seedance/tasks", {"id": task_id}, headers=headers)
-    httpx.get(f"{emu.url}/_emulator/stats")
+    httpx.get(f"{emu.url}/_emulator/stats", headers=headers)
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["method"], r["path"], r["status"]) for r in lines] == [
         ("POST", "/seedance/videos", 200), ("POST", "/seedance/tasks", 200), ("GET", "/_emulator/stats", 200)]  # fmt: skip
@@ -402,7 +439,8 @@ def test_emulator_object_lifecycle(tmp_path: Path) -> None:
     assert "hidden-token-99" not in repr(emu)
     with emu:
         assert emu.url.startswith("http://127.0.0.1:") and emu.port > 0
-        assert httpx.get(f"{emu.url}/_emulator/stats").status_code == 200
+        auth = {"Authorization": "Bearer hidden-token-99"}  # the control endpoints need it too
+        assert httpx.get(f"{emu.url}/_emulator/stats", headers=auth).status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{emu.url}/_emulator/stats")
 

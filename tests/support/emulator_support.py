@@ -67,7 +67,7 @@ def wait_for(emu: Emulator, task_id: str, timeout: float = 60) -> dict[str, Any]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = retrieve(emu, task_id)
-        if "response" in record:
+        if record.get("response") is not None:  # null while the task runs
             return record
         time.sleep(0.05)
     raise AssertionError(f"task {task_id} did not finish within {timeout} s")

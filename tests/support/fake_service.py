@@ -28,6 +28,11 @@ PNG = bytes.fromhex(
 )
 
 
+def no_verify(clip: Path, frame: Path | None) -> None:
+    """The scheduler's ``verify`` for this fake: its "clips" are text, not video (the real check,
+    ``engine.verify``, is tested with real clips in tests/e2e)."""
+
+
 class FakeClock:
     """Virtual monotonic time; ``sleep`` advances it at once. ``interrupt_at``: the first sleep
     that would pass that time raises KeyboardInterrupt (Ctrl-C or a crash at that moment)."""
@@ -75,6 +80,8 @@ class FakeService:
     last_frames: bool = True
     """Whether a succeeded task that asked for its last frame gets a last_frame_url."""
     identity: str = "fake"
+    status_word: str = ""
+    """A status word never seen before, reported (as ``raw_status``) while a task runs."""
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     create_errors: deque[APIError] = field(default_factory=deque)
     lose_answers: int = 0
@@ -86,6 +93,7 @@ class FakeService:
     single_retrieves: list[str] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
     most_running: int = 0
+    downloads_cancelled: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -132,6 +140,9 @@ class FakeService:
         dest.write_bytes(data)
         return len(data)
 
+    def cancel_downloads(self) -> None:
+        self.downloads_cancelled = True
+
     # -- helpers for tests -------------------------------------------------------------
 
     def running(self) -> int:
@@ -148,7 +159,7 @@ class FakeService:
 
     def _result(self, task: FakeTask) -> TaskResult:
         if self.clock.monotonic() < task.done_at:
-            return TaskResult(task_id=task.id, status="processing")
+            return TaskResult(task_id=task.id, status="processing", raw_status=self.status_word)
         if task.error is not None:
             return TaskResult(task_id=task.id, status="failed", error=task.error)
         wants_frame = self.last_frames and task.body.get("return_last_frame", False)

@@ -26,7 +26,7 @@ from storyboard.spec.variables import VariableSet, variable_sets
 from storyboard.store.cache import Cache
 from storyboard.store.journal import Journal
 
-from support.fake_service import FakeClock, FakeService, prompt_of
+from support.fake_service import FakeClock, FakeService, no_verify, prompt_of
 
 T2V = "doubao-seedance-1-0-lite-t2v-250428"
 I2V = "doubao-seedance-1-0-pro-250528"
@@ -152,6 +152,7 @@ class Run:
             on_video=self._video,
             clock=self.clock,
             finish=finish,
+            verify=no_verify,
         )
 
     def _shot(self, event: Event) -> None:

@@ -249,3 +249,49 @@ def test_seed_the_service_reports_is_read_from_both_shapes() -> None:
     assert parse_response(ark).seed == 7  # a bare Ark task object (§6.3)
     assert parse_response(flat({"status": "succeeded", "video_url": VIDEO})).seed is None
     assert parse_response(flat({**done, "seed": "7"})).seed is None  # not an integer: not a seed
+
+
+# -- `success: false` while a task runs (§2, §14) ----------------------------------------
+
+
+def test_running_record_with_null_response_and_finished_at_is_pending() -> None:
+    running = {**record(), "started_at": 1766329437.0, "finished_at": None, "response": None}  # the emulator's shape
+    result = parse_record(running)
+    assert (result.status, result.error, result.video_url) == ("pending", None, None)
+
+
+def test_bare_string_error_without_finished_at_is_a_hiccup_not_a_failure() -> None:
+    # AceData's SDK keeps waiting on this (some services send it for a transient hiccup); so do we.
+    body = {"success": False, "task_id": "t-1", "trace_id": "tr", "error": "temporary: upstream busy"}
+    for rec in (record(body), record(body, finished_at=None)):
+        result = parse_record(rec)
+        assert (result.status, result.error, result.done) == ("processing", None, False)
+        assert result.message == "temporary: upstream busy"  # the service's words are kept
+        assert result.raw["response"]["error"] == "temporary: upstream busy"
+
+
+def test_unstructured_failure_without_finished_at_keeps_polling() -> None:
+    for body in ({"success": False}, {"success": False, "error": {"message": "hold on"}}):
+        result = parse_record(record(body))
+        assert (result.status, result.error) == ("processing", None)
+    assert parse_record(record({"success": False, "error": {"message": "hold on"}})).message == "hold on"
+
+
+def test_bare_string_error_once_finished_is_a_failure() -> None:
+    body = {"success": False, "task_id": "t-1", "trace_id": "tr", "error": "timeout when generating video"}
+    result = parse_record(record(body, finished_at=1766329518.0))
+    assert result.status == "failed" and result.message is None
+    assert str(result.error) == "timeout when generating video (trace id tr)"
+
+
+def test_structured_error_without_finished_at_is_final() -> None:
+    body = {"success": False, "trace_id": "tr", "error": {"code": "api_error", "message": "fetch failed"}}
+    result = parse_record(record(body))
+    assert result.status == "failed" and result.error is not None and result.error.code == "api_error"
+
+
+def test_bare_string_error_with_a_failure_word_or_a_video_is_final() -> None:
+    failed = {"success": False, "error": "boom", "data": {"status": "failed"}}
+    assert parse_record(record(failed)).status == "failed"
+    with_video = {"success": False, "error": "boom", "data": {"video_url": VIDEO}}
+    assert parse_record(record(with_video)).status == "failed"

@@ -13,13 +13,13 @@ import pytest
 from storyboard.engine.lastframe import LastFrames
 from storyboard.engine.plan import Plan, make_plan
 from storyboard.engine.scheduler import Event, PollPolicy, Scheduler, ShotOutcome
-from storyboard.errors import APIError, BadRequestError, GenerationFailed, RenderInterrupted
+from storyboard.errors import APIError, BadRequestError, DownloadError, GenerationFailed, RenderInterrupted
 from storyboard.seedance.wire import CreateBody
 from storyboard.spec.load import load_text
 from storyboard.store.cache import Cache
 from storyboard.store.journal import Journal
 
-from support.fake_service import PNG, FakeClock, FakeService, prompt_of
+from support.fake_service import PNG, FakeClock, FakeService, no_verify, prompt_of
 
 T2V = "doubao-seedance-1-0-lite-t2v-250428"
 I2V = "doubao-seedance-1-0-pro-250528"
@@ -42,6 +42,7 @@ class Run:
         self.events: list[Event] = []
         self.extracted: list[Path] = []
         options.setdefault("max_in_flight", 10)
+        options.setdefault("verify", no_verify)
         self.scheduler = Scheduler(
             plan,
             service=self.service,
@@ -281,3 +282,13 @@ def test_a_create_the_service_refused_leaves_no_journal_entry(tmp_path: Path) ->
     run.run()
     assert run.states() == {"a": "failed"}
     assert run.journal.get(plan.jobs[0].cache_key) is None  # nothing was created: nothing to refuse later
+
+
+def test_a_shot_chained_from_one_whose_download_failed_ends_blocked_not_waiting(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, "- {id: a, prompt: shot a}\n- {id: b, prompt: shot b, chain: true}\n")
+    service = FakeService(FakeClock())
+    service.download_errors.append(DownloadError("cannot download t1.mp4: connection reset"))
+    run = Run(tmp_path, plan, service=service)
+    run.run()
+    assert run.states() == {"a": "failed", "b": "blocked"}
+    assert [e.detail for e in run.events if e.shot == "b"] == ["an upstream shot failed"]

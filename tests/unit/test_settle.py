@@ -33,7 +33,7 @@ from storyboard.spec.variables import VariableSet
 from storyboard.store.cache import Cache, CachedClip, ClipOrigin, default_cache_dir
 from storyboard.store.journal import Journal
 
-from support.fake_service import PNG, FakeClock, FakeService
+from support.fake_service import PNG, FakeClock, FakeService, no_verify
 
 KEY = "5e" * 32
 
@@ -198,6 +198,7 @@ class Prepared:
             on_event=events.append,
             clock=self.service.clock,
             last_frames=LastFrames(self.cache, extract=_no_extract),
+            verify=no_verify,
         )
         scheduler.run()
         first: dict[str, str] = {}
