@@ -74,5 +74,7 @@ def apply_shard(args: argparse.Namespace, batch: Batch, cache: TieredCache) -> S
         raise ConfigError([Issue("--shard", 0, 0, "", p) for p in problems])
     first = batch.variants[0]
     sliced = shard_slice(batch, shard)
+    if sliced.foreign and cache.remote is not None:
+        cache.remote.require()  # waiting on a remote that is down would only end at the timeout
     foreign = {job: f"{k}/{shard.count}" for job, k in sliced.foreign.items()}
     return Sharding(sliced.batch, shard, foreign, first.loaded.board.name, first.output.parent)

@@ -96,3 +96,21 @@ def test_merge_refuses_missing_and_duplicate_shards(tmp_path: Path, capsys) -> N
         f"{tmp_path / 'b.json'}: shard 1/3 is also in {tmp_path / 'a.json'}",
         "merge: shard(s) 2, 3 of 3 missing",
     ]
+
+
+def test_a_shard_that_must_wait_on_an_unreachable_remote_stops_before_sending_anything(
+    tmp_path: Path, capsys, monkeypatch, emulator_factory
+) -> None:
+    emu = emulator_factory()
+    monkeypatch.setenv("ACEDATACLOUD_API_BASE_URL", emu.url)
+    monkeypatch.setenv("ACEDATACLOUD_API_TOKEN", "test-token")
+    for name, value in (("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("AWS_ACCESS_KEY_ID", "x"),
+                        ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    board, rows = make_batch(tmp_path)
+    # shard 2/3 needs the intro and end card that shard 1/3 generates
+    code = main(["render", str(board), "--vars", str(rows), "--shard", "2/3", "--remote", "s3://team/cache"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: remote cache s3://team/cache is unreachable: ")
+    assert created_prompts(emu) == []
