@@ -21,9 +21,13 @@ __all__ = [
     "FRAMES_MAX",
     "FRAMES_MIN",
     "MODELS",
+    "REFERENCES_20",
+    "REFERENCES_20_MINI",
+    "REFERENCES_25",
     "PRICE_CURRENCY",
     "PRICE_SOURCE",
     "ModelCaps",
+    "References",
     "closest_ratio",
     "frames_valid",
     "pixel_size",
@@ -72,6 +76,58 @@ PIXEL_TABLES: dict[str, dict[tuple[str, str], tuple[int, int]]] = {
 
 
 @dataclass(frozen=True)
+class References:
+    """Multimodal reference limits of a 2.x model (docs/protocol.md §1.3, §6.2, §7, §9).
+
+    Images are counted by ``ModelCaps.max_reference_images``; this adds videos, audio, the task
+    types and the continuity fact. Checked by the loader on local files and, independently, by
+    the emulator on request bodies.
+    """
+
+    max_videos: int
+    max_audios: int
+    max_items: int  # images + videos + audio clips in one request
+    audio_alone: bool  # reference audio without any image or video (refused on 2.0, §1.3)
+    video_formats: tuple[str, ...] = ("mp4", "mov")
+    audio_formats: tuple[str, ...] = ("wav", "mp3")
+    video_seconds: tuple[float, float] = (2.0, 15.0)  # each reference video
+    video_total_seconds: float | None = 15.0  # None: no documented total
+    audio_seconds: tuple[float, float] = (2.0, 15.0)  # each reference audio clip
+    audio_total_seconds: float | None = 15.0
+    video_max_bytes: int = 50 * 1024 * 1024
+    audio_max_bytes: int = 15 * 1024 * 1024
+    video_pixels: tuple[int, int] = (409_600, 2_086_876)  # width x height, §9 (newer figure)
+    video_side: tuple[int, int] = (300, 6000)
+    video_aspect: tuple[float, float] = (0.4, 2.5)
+    video_fps: tuple[float, float] = (24.0, 60.0)
+    # §9 allows `data:audio/<fmt>;base64,` for audio; no source documents a data URI for a
+    # reference video, so a local video cannot be sent inline: it must be given by `url:`.
+    inline_video: bool = False
+    task_types: tuple[str, ...] = ()  # omni_reference_task_type values (2.5 only, §7)
+    # Does an `extend` result contain its source clip followed by the continuation (True), or
+    # the continuation only (False)? No source says [uncertain]; we take "continuation only".
+    # The assembly reads this one fact and is correct either way (it trims the source off the
+    # head of an extended clip when True), and the emulator produces what it says.
+    extend_includes_source: bool = False
+    output_formats: tuple[str, ...] = ("mp4",)
+    web_search: bool = False  # `tools: [{type: web_search}]` (§7: Ark says 2.0, AceData 2.5)
+    generate_audio_default: bool = True  # Ark's default for 2.x (§6.2); it costs: plan says so
+
+
+# §1.3: 2.0 family; 2.5 (AceData, NEXIOR constants): larger counts, audio alone allowed. The
+# per-clip durations and sizes of 2.5 are not documented apart from 2.0's; we use 2.0's, and no
+# total length for 2.5 [uncertain].
+REFERENCES_20 = References(max_videos=3, max_audios=3, max_items=15, audio_alone=False, web_search=True)
+REFERENCES_20_MINI = References(max_videos=3, max_audios=3, max_items=15, audio_alone=False)
+REFERENCES_25 = References(
+    max_videos=10, max_audios=10, max_items=50, audio_alone=True,
+    video_total_seconds=None, audio_total_seconds=None,
+    task_types=("auto", "reference", "edit", "extend"), output_formats=("mp4", "mov"),
+    web_search=True,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ModelCaps:
     """What one SeeDance model accepts (docs/protocol.md §7, §9, §11)."""
 
@@ -99,6 +155,10 @@ class ModelCaps:
     price_per_mtok_audio: float | None  # with generate_audio
     returns_last_frame: bool  # NEXIOR: AceData strips return_last_frame on 2.x and lite (§7)
     family: str
+    references: References | None = None  # None: no video/audio references (before 2.0)
+    # 2.0 with a reference video bills at another rate, for (input + output seconds), with a
+    # minimum (§11.1; prices 28 / 22 from a third-party table of Ark's billing keys [DERIVED]).
+    price_per_mtok_video_input: float | None = None
 
 
 _R3 = ("480p", "720p", "1080p")
@@ -168,6 +228,7 @@ MODELS: dict[str, ModelCaps] = {
             camerafixed=False, camerafixed_with_reference=False, adaptive_text_to_video=True,
             concurrency=10, rpm=600, price_per_mtok=46.0, price_per_mtok_audio=46.0,
             returns_last_frame=False,
+            references=REFERENCES_20, price_per_mtok_video_input=28.0,
         ),
         ModelCaps(
             id="doubao-seedance-2-0-fast-260128", family="2.0", table="1.5",
@@ -179,6 +240,7 @@ MODELS: dict[str, ModelCaps] = {
             camerafixed=False, camerafixed_with_reference=False, adaptive_text_to_video=True,
             concurrency=10, rpm=600, price_per_mtok=37.0, price_per_mtok_audio=37.0,
             returns_last_frame=False,
+            references=REFERENCES_20, price_per_mtok_video_input=22.0,
         ),
         # 2.0-mini price: half of 2.0, from AceData's credit column (0.073 vs 0.146) [DERIVED].
         ModelCaps(
@@ -191,6 +253,7 @@ MODELS: dict[str, ModelCaps] = {
             camerafixed=False, camerafixed_with_reference=False, adaptive_text_to_video=True,
             concurrency=10, rpm=600, price_per_mtok=23.0, price_per_mtok_audio=23.0,
             returns_last_frame=False,
+            references=REFERENCES_20_MINI, price_per_mtok_video_input=14.0,  # half of 2.0 [DERIVED]
         ),
         # 2.5: no token price published anywhere (§11.2), so no cost estimate.
         ModelCaps(
@@ -202,6 +265,7 @@ MODELS: dict[str, ModelCaps] = {
             camerafixed=False, camerafixed_with_reference=False, adaptive_text_to_video=True,
             concurrency=10, rpm=600, price_per_mtok=None, price_per_mtok_audio=None,
             returns_last_frame=False,
+            references=REFERENCES_25,
         ),
     )
 }  # fmt: skip
