@@ -13,9 +13,10 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from storyboard.engine import lastframe
+from storyboard.engine import lastframe, refinputs
+from storyboard.engine.refinputs import Upstream, references
 from storyboard.seedance.capabilities import (
     MODELS,
     PRICE_CURRENCY,
@@ -23,7 +24,15 @@ from storyboard.seedance.capabilities import (
     closest_ratio,
     pixel_size,
 )
-from storyboard.seedance.wire import CreateBody, ImageInput, ImageRole, Options, create_body, with_image_url
+from storyboard.seedance.wire import (
+    CreateBody,
+    ImageInput,
+    ImageRole,
+    Options,
+    create_body,
+    media_url,
+    with_media_url,
+)
 from storyboard.spec.images import ImageInfo, data_uri, inspect_image
 from storyboard.spec.load import Loaded
 from storyboard.spec.shots import ShotView, views
@@ -40,13 +49,18 @@ def canonical_json(value: Any) -> str:
 
 @dataclass(frozen=True)
 class ChainedFrame:
-    """An image of a request that is another shot's last frame, filled in when that shot is ready."""
+    """A media item of a request taken from another shot, filled in when that shot is ready: its
+    last frame (an image role), or its clip (``reference_video``: the clip's service URL)."""
 
     slot: int
     """Index into the request's ``content``."""
     upstream: str
-    """Job id of the shot whose last frame it is."""
-    role: ImageRole
+    """Job id of the shot whose last frame (or clip) it is."""
+    role: ImageRole | Literal["reference_video"]
+
+    @property
+    def is_clip(self) -> bool:
+        return self.role == "reference_video"
 
 
 @dataclass(frozen=True)
@@ -71,13 +85,20 @@ class ShotJob:
     has_audio: bool
     digests: dict[str, str] = field(default_factory=dict, repr=False)
     """data URI -> short description, for display."""
+    assets: tuple[str, ...] = ()
+    """Names of the storyboard assets the shot uses."""
+    notes: tuple[str, ...] = ()
+    """What `plan` should say about the shot's cost (audio on by default, billed video input)."""
+    extends: str | None = None
+    """Job id of the shot whose clip this one extends (``omni_reference_task_type: extend``)."""
 
     def display_request(self) -> CreateBody:
         """The request with data URIs shown as digests and chained slots named."""
         body = self.request
         for slot, item in enumerate(self.request["content"]):
-            if item["type"] == "image_url" and item["image_url"]["url"] in self.digests:
-                body = with_image_url(body, slot, self.digests[item["image_url"]["url"]])
+            url = media_url(item)
+            if url is not None and url in self.digests:
+                body = with_media_url(body, slot, self.digests[url])
         return body
 
     def to_json(self) -> dict[str, Any]:
@@ -93,6 +114,8 @@ class ShotJob:
             "frames": self.frames,
             "estimated_tokens": self.estimated_tokens,
             "estimated_cost": self.estimated_cost,
+            "assets": list(self.assets),
+            "notes": list(self.notes),
         }
 
 
@@ -112,6 +135,14 @@ class Plan:
     def estimated_cost(self) -> float | None:
         return estimated_cost(self.jobs)
 
+    def asset_use(self) -> dict[str, list[str]]:
+        """Asset name -> the shots that use it (a changed asset file re-generates exactly these)."""
+        use: dict[str, list[str]] = {}
+        for job in self.jobs:
+            for name in job.assets:
+                use.setdefault(name, []).append(job.id)
+        return use
+
     def job(self, shot_id: str) -> ShotJob:
         return next(j for j in self.jobs if j.id == shot_id)
 
@@ -128,6 +159,7 @@ class Plan:
             "name": self.name,
             "service": self.service,
             "shots": [j.to_json() for j in self.jobs],
+            "assets": self.asset_use(),
             "estimated_tokens_total": self.estimated_tokens,
             "estimated_cost": self.estimated_cost,
             "currency": PRICE_CURRENCY,
@@ -187,12 +219,35 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
         images.append(ImageInput(url, ref.role))
         keyed.append({"image": key_part, "role": ref.role})
 
+    def earlier(shot_id: str) -> Upstream:
+        job = done[shot_id]
+        return Upstream(job.id, job.cache_key, job.width, job.height, job.seconds)
+
+    refs = references(view, loaded.base_dir, earlier)
+    offset = 1 + len(images)  # reference items follow the text and the images
+    chained += [ChainedFrame(slot=offset + i, upstream=up, role="reference_video") for i, up in refs.clips]
+    keyed += refs.keyed
+    digests.update(refs.digests)
+
     options: Options = {}
-    for name in ("seed", "camerafixed", "watermark", "execution_expires_after"):
+    for name in ("seed", "camerafixed", "watermark", "execution_expires_after", "output_format", "priority",
+                 "safety_identifier"):  # fmt: skip
         if view.value(name) is not None:
             options[name] = view.value(name)
-    audio = bool(view.value("generate_audio")) and caps.audio
-    if caps.audio and view.value("generate_audio") is not None:
+    if view.value("tools"):
+        options["tools"] = [t.model_dump(mode="json", exclude_none=True) for t in view.value("tools")]
+    if view.task_type is not None:
+        options["omni_reference_task_type"] = view.task_type
+    asked = view.value("generate_audio")
+    notes: list[str] = []
+    if asked is None and caps.references is not None:
+        # 2.x makes audio unless told not to (Ark's default, §6.2); sent explicitly, since
+        # AceData's own default is false (§1.2): the storyboard means the same on both
+        asked = caps.references.generate_audio_default
+        if asked:
+            notes.append("audio is on (the 2.x default; generate_audio: false turns it off) and costs more")
+    audio = bool(asked) and caps.audio
+    if caps.audio and asked is not None:
         options["generate_audio"] = audio
     if lastframe.requested(chained_from=chained_from, asked=bool(view.value("return_last_frame"))):
         options["return_last_frame"] = True
@@ -204,15 +259,26 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
         ratio=view.ratio,
         length=view.length,
         options=options,
+        references=refs.inputs,
     )
 
     ratio = view.ratio
+    first_size = first_size or refs.first_size
     if ratio == "adaptive":
         ratio = closest_ratio(*first_size) if first_size else "16:9"
     width, height = pixel_size(view.model, view.resolution, ratio)
     frames = view.frame_count
     tokens = width * height * frames // 1024
     price = caps.price_per_mtok_audio if audio else caps.price_per_mtok
+    if refs.video_seconds and caps.price_per_mtok_video_input is not None:
+        # §11.1: with video input, 2.0 bills input and output seconds at the video-input price
+        seconds_in = sum(refs.video_seconds)
+        tokens = width * height * (round(24 * seconds_in) + frames) // 1024
+        price = caps.price_per_mtok_video_input
+        notes.append(
+            f"billed for {seconds_in:g} s of reference video as well (each clip counted as at least "
+            f"{refinputs.VIDEO_INPUT_FLOOR_SECONDS:g} s; the service's minimum is not published)"
+        )
     cost = None if price is None else round(tokens / 1_000_000 * price, 4)
     key_doc = {
         "v": CACHE_VERSION,
@@ -236,4 +302,13 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
         estimated_cost=cost,
         has_audio=audio,
         digests=digests,
+        assets=tuple(refs.assets),
+        notes=tuple(notes),
+        extends=_extended(view, chained),
     )
+
+
+def _extended(view: ShotView, chained: list[ChainedFrame]) -> str | None:
+    if view.task_type != "extend":
+        return None
+    return next((c.upstream for c in chained if c.is_clip), None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,12 +22,13 @@ from typing import Literal
 
 from storyboard.engine.batchreport import BatchReport, VideoLine
 from storyboard.engine.claims import SHARD_TIMEOUT
+from storyboard.engine.clipurls import check_clip_sources
 from storyboard.engine.finish import Finisher, VideoResult, fetch_music, finish_video
 from storyboard.engine.hints import failure_summary
 from storyboard.engine.plan import Plan
 from storyboard.engine.scheduler import Event, PollPolicy, Scheduler, ShotOutcome
 from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
-from storyboard.engine.settle import Force
+from storyboard.engine.settle import Force, settle_plan
 from storyboard.engine.states import PAID_THIS_RUN, TERMINAL, UNUSABLE
 from storyboard.engine.variants import Batch, Variant
 from storyboard.engine.verify import Verifier, verify_download
@@ -174,6 +176,9 @@ class BatchRun:
         self.started = clock.monotonic()
         # music URLs are fetched before anything is submitted: a broken one then costs nothing
         self.videos = {v.number: _Video(v, fetch_music(v.loaded, service, cache)) for v in batch.variants}
+        if any(c.is_clip for j in batch.plan.jobs for c in j.chained):  # `from:` clips: check their URLs first
+            settled = settle_plan(batch.plan, cache=cache, journal=journal, force=options.force)
+            check_clip_sources(batch.plan, settled, time.time())
         workers = options.assemblers or max(1, (os.cpu_count() or 2) // 2)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assemble")
         self.scheduler = Scheduler(

@@ -15,17 +15,18 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Literal
 
 from storyboard.engine.claims import SHARD_TIMEOUT, Busy, Claims
+from storyboard.engine.clipurls import clip_url, issued_at
 from storyboard.engine.deadlines import Deadlines, unjournaled
 from storyboard.engine.lastframe import LastFrames
+from storyboard.engine.outcome import Event, ShotOutcome
 from storyboard.engine.pacing import PollPolicy, RateWindow
 from storyboard.engine.plan import Plan, ShotJob
 from storyboard.engine.service import SYSTEM_CLOCK, Clock, VideoService
 from storyboard.engine.settle import Cached, Force, Generate, Refused, Resume, is_forced
-from storyboard.engine.states import HAS_TASK, ON_SERVICE, READY, UNUSABLE, Source, State
+from storyboard.engine.states import HAS_TASK, ON_SERVICE, READY, UNUSABLE, State
 from storyboard.engine.verify import Verifier, verify_download
 from storyboard.errors import (
     APIError,
@@ -36,7 +37,7 @@ from storyboard.errors import (
     StoryboardError,
 )
 from storyboard.seedance.results import TaskResult
-from storyboard.seedance.wire import CreateBody, with_image_url
+from storyboard.seedance.wire import CreateBody, with_media_url
 from storyboard.store.cache import CachedClip, ClipOrigin
 from storyboard.store.journal import Journal
 from storyboard.store.locks import Locks
@@ -48,32 +49,6 @@ log = logging.getLogger(__name__)
 
 _FATAL = (AuthenticationError, InsufficientBalanceError)
 MAX_POLL_FAILURES = 6  # consecutive failed poll rounds before we stop and leave tasks journaled
-
-
-@dataclass(frozen=True)
-class Event:
-    """One state change of one shot."""
-
-    shot: str
-    state: State
-    elapsed: float
-    task_id: str | None = None
-    detail: str = ""
-
-
-@dataclass
-class ShotOutcome:
-    """Where one shot ended up, and the facts for the report."""
-
-    job: ShotJob
-    state: State = "waiting"
-    task_id: str | None = None
-    entry: CachedClip | None = None
-    error: Exception | None = None
-    source: Source = ""
-    last_frame_url: str | None = None  # fresh from the service this run (valid ~24 h)
-    submitted_at: float | None = None
-    finished_at: float | None = None
 
 
 class Scheduler:
@@ -234,13 +209,16 @@ class Scheduler:
         return isinstance(settled, Generate)
 
     def _body(self, job: ShotJob) -> CreateBody:
-        """The job's request with every chained slot pointing at its upstream's last frame."""
+        """The job's request with every chained slot pointing at its upstream's last frame or clip."""
         body = job.request
         for frame in job.chained:
             up = self.outcomes[frame.upstream]
             assert up.entry is not None, "a shot starts only after its upstream is ready"
-            url, up.entry = self.last_frames.frame_url(up.entry, up.last_frame_url)
-            body = with_image_url(body, frame.slot, url)
+            if frame.is_clip:  # render() refused to start with a cached source whose URL is too old
+                url = clip_url(up.entry, up.video_url, time.time())
+            else:
+                url, up.entry = self.last_frames.frame_url(up.entry, up.last_frame_url)
+            body = with_media_url(body, frame.slot, url)
         return body
 
     def _submit(self, outcome: ShotOutcome) -> None:
@@ -331,7 +309,7 @@ class Scheduler:
             self._emit(outcome, "failed", str(outcome.error))
         elif result.status == "succeeded":
             outcome.finished_at = self.clock.monotonic()
-            outcome.last_frame_url = result.last_frame_url
+            outcome.last_frame_url, outcome.video_url = result.last_frame_url, result.video_url
             self._emit(outcome, "downloading")
             self._downloads[outcome.job.id] = self._pool.submit(self._download, outcome, result)
 
@@ -359,6 +337,8 @@ class Scheduler:
             service=self.plan.service,
             request_digest=dict(job.display_request()),
             created=time.time(),
+            video_url=result.video_url,
+            video_url_issued=issued_at(outcome.submitted_at, self.clock),
         )
         entry = self.cache.put(job.cache_key, clip, last, origin)
         self.journal.remove(job.cache_key)

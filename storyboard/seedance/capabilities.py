@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ALL_RATIOS",
+    "BODY_MAX_BYTES",
     "DEFAULT_MODEL",
     "FPS",
     "FRAMES_MAX",
@@ -38,6 +39,7 @@ FPS = 24
 FRAMES_MIN = 29
 FRAMES_MAX = 289  # §10: DOCS-OAS, Ark, MCP, SKILL agree on 289 (SDK-SPEC's 361 is the outlier)
 DEFAULT_MODEL = "doubao-seedance-1-0-pro-250528"
+BODY_MAX_BYTES = 64 * 1024 * 1024  # §9: the whole create body, inline media included
 
 PRICE_CURRENCY = "CNY"
 PRICE_SOURCE = (

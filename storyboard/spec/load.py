@@ -224,6 +224,9 @@ def _message(err: Any) -> str:
         return f"must be at most {ctx.get('max_length')} characters"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item"
+    if kind == "too_long":
+        most = ctx.get("max_length")
+        return f"takes at most {most} item{'' if most == 1 else 's'} (got {ctx.get('actual_length')})"
     if kind == "string_pattern_mismatch":
         return _PATTERN_WORDS.get(str(loc[-1]), f"must match {ctx.get('pattern')}") + got
     if kind == "value_error":

@@ -14,6 +14,8 @@ from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from storyboard.spec.assets import Asset, Chain, ReferenceItem, WebSearch
+
 __all__ = [
     "RATIOS",
     "RESOLUTIONS",
@@ -252,6 +254,14 @@ class ShotSettings(_Frozen):
     """Assembly: text overlay."""
     volume: float | None = Field(default=None, ge=0, le=4)
     """Assembly: gain of the shot's own generated audio."""
+    output_format: Literal["mp4", "mov"] | None = None
+    """Container of the generated clip: mp4 (default) or mov (2.5 only)."""
+    tools: tuple[WebSearch, ...] | None = Field(default=None, max_length=1)
+    """At most one tool: [{type: web_search}] lets 2.0 and 2.5 search the web for the prompt."""
+    priority: int | None = Field(default=None, ge=0, le=9)
+    """Queue priority 0-9 (2.x models; the service's default is 0)."""
+    safety_identifier: str | None = Field(default=None, max_length=64)
+    """An id of your end user the service's safety checks may use (2.x models, at most 64 characters)."""
 
 
 class Defaults(ShotSettings):
@@ -267,8 +277,13 @@ class Shot(ShotSettings):
     """What happens in the shot (at most 1000 characters)."""
     images: tuple[ImageRef, ...] = ()
     """Images with roles: first_frame, last_frame, reference_image."""
-    chain: bool = False
-    """Use the previous shot's last frame as this shot's first frame."""
+    chain: Chain = False
+    """true: start on the previous shot's last frame; extend / edit: continue or edit the
+    previous shot's clip (2.5: a reference video with omni_reference_task_type)."""
+    references: tuple[ReferenceItem, ...] = ()
+    """Reference images, videos and audio (2.x models): asset names, or {path|url|from|asset: ..., kind: ...}."""
+    omni_reference_task_type: Literal["auto", "reference", "edit", "extend"] | None = None
+    """What 2.5 does with a reference video: auto, reference, edit (change it) or extend (continue it)."""
 
 
 class Storyboard(_Frozen):
@@ -284,6 +299,8 @@ class Storyboard(_Frozen):
     """Values for every shot; a shot's own value wins."""
     output: Output = Output()
     """Assembly settings."""
+    assets: dict[str, Asset] = {}
+    """Named images, videos and audio any shot may use in `references:` by name."""
     shots: tuple[Shot, ...] = Field(min_length=1)
     """The shots, in order."""
 

@@ -18,6 +18,7 @@ from typing import Literal
 from storyboard.seedance.capabilities import FRAMES_MAX, FRAMES_MIN, MODELS, ModelCaps, frames_valid
 from storyboard.spec.images import image_problem, inspect_image
 from storyboard.spec.model import Storyboard, transition_shares
+from storyboard.spec.refrules import check_assets, check_shot_references
 from storyboard.spec.shots import ShotView, views
 from storyboard.spec.yamlpos import KeyPath
 
@@ -61,6 +62,7 @@ def check(board: Storyboard, base_dir: Path, report: Report) -> None:
         else:
             _check_generation(view, caps, report)
             _check_images(view, caps, base_dir, report)
+            check_shot_references(view, caps, ids, base_dir, report)
             if view.id in chained_from and not caps.returns_last_frame:
                 report(
                     view.origin("model"),
@@ -72,6 +74,7 @@ def check(board: Storyboard, base_dir: Path, report: Report) -> None:
         _check_prompt(view, report)
         _check_assembly(view, all_views[view.index + 1 : view.index + 2], base_dir, report)
     _check_output(board, base_dir, report)
+    check_assets(board, all_views, report)
 
 
 def _check_ids(board: Storyboard, ids: list[str], report: Report) -> None:

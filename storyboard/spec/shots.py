@@ -11,13 +11,30 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from storyboard.seedance.capabilities import DEFAULT_MODEL, MODELS, ModelCaps
+from storyboard.spec.assets import Kind, kind_of
 from storyboard.spec.model import ImageRef, Shot, Storyboard
 from storyboard.spec.yamlpos import KeyPath
 
-__all__ = ["DEFAULT_DURATION", "DEFAULT_RATIO", "ShotView", "views"]
+__all__ = ["DEFAULT_DURATION", "DEFAULT_RATIO", "SourceRef", "ShotView", "views"]
 
 DEFAULT_DURATION = 5  # what AceData's own tools default to (docs/protocol.md §1.2)
 DEFAULT_RATIO = "16:9"  # AceData's documented default (docs/protocol.md §1.2)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One reference of a shot with its asset resolved: where the media comes from, and its kind."""
+
+    where: KeyPath
+    """The reference item (or the shot's `chain` key, for chain: extend / edit)."""
+    source: KeyPath
+    """Where its path or url is written: the reference, or the asset it names."""
+    kind: Kind | None
+    """image, video or audio; None when neither `kind:` nor the file name tells."""
+    path: str | None = None
+    url: str | None = None
+    from_: str | None = None
+    asset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,8 @@ class ShotView:
             return ("frames", shot.frames)
         if shot.duration is not None:
             return ("duration", shot.duration)
+        if self.task_type == "edit":  # an edit keeps its source's length: -1 is required (§7)
+            return ("duration", -1)
         if defaults.frames is not None:
             return ("frames", defaults.frames)
         if defaults.duration is not None:
@@ -80,7 +99,21 @@ class ShotView:
         kind, n = self.length
         if kind == "frames":
             return (n - 1) / 24
+        if n == -1 and self.task_type == "edit":
+            source = self.edited()
+            if source is not None:
+                return source.seconds
         return float(DEFAULT_DURATION if n == -1 else n)
+
+    def edited(self) -> ShotView | None:
+        """The earlier shot whose clip this edit or extend shot takes as its reference video."""
+        if self.task_type not in ("edit", "extend"):
+            return None
+        ids = self.board.shot_ids()
+        for ref in self.references():
+            if ref.kind == "video" and ref.from_ in ids[: self.index]:
+                return ShotView(self.board, ids.index(ref.from_), ref.from_)
+        return None
 
     @property
     def frame_count(self) -> int:
@@ -92,10 +125,39 @@ class ShotView:
         out: list[tuple[KeyPath, ImageRef]] = [
             (("shots", self.index, "images", j), ref) for j, ref in enumerate(self.shot.images)
         ]
-        if self.shot.chain and self.index > 0:
+        if self.shot.chain is True and self.index > 0:
             prev = self.board.shot_ids()[self.index - 1]
             chained = ImageRef.model_validate({"from": prev, "role": "first_frame"})
             out.insert(0, (("shots", self.index, "chain"), chained))
+        return out
+
+    @property
+    def task_type(self) -> str | None:
+        """omni_reference_task_type as sent: the shot's own, else what `chain: extend/edit` implies."""
+        chain = self.shot.chain
+        return self.shot.omni_reference_task_type or (chain if isinstance(chain, str) else None)
+
+    def references(self) -> list[SourceRef]:
+        """The shot's references, assets resolved; `chain: extend/edit` adds the previous clip first.
+
+        An asset that does not exist resolves to a reference of unknown kind (the rules report it).
+        """
+        out: list[SourceRef] = []
+        if isinstance(self.shot.chain, str) and self.index > 0:
+            prev = self.board.shot_ids()[self.index - 1]
+            out.append(SourceRef(("shots", self.index, "chain"), ("shots", self.index, "chain"), "video", from_=prev))
+        for j, ref in enumerate(self.shot.references):
+            where: KeyPath = ("shots", self.index, "references", j)
+            asset = self.board.assets.get(ref.asset) if ref.asset else None
+            if ref.asset:
+                source: KeyPath = ("assets", ref.asset)
+                path, url = (asset.path, asset.url) if asset else (None, None)
+                kind = ref.kind or (asset.kind if asset else None)
+            else:
+                source, path, url, kind = where, ref.path, ref.url, ref.kind
+            if kind is None:
+                kind = "video" if ref.from_ else kind_of(path or url or "")
+            out.append(SourceRef(where, source, kind, path, url, ref.from_, ref.asset))
         return out
 
     def has_role(self, role: str) -> bool:
@@ -104,6 +166,9 @@ class ShotView:
     @property
     def ratio(self) -> str:
         ratio = self.value("ratio")
+        if self.task_type in ("edit", "extend"):
+            # the service requires adaptive for them (§7): a ratio from `defaults` does not apply
+            return str(self.shot.ratio or "adaptive")
         if ratio is not None:
             return str(ratio)
         caps = self.caps

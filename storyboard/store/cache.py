@@ -88,6 +88,10 @@ class ClipOrigin(BaseModel):
     """Unix time the entry was written."""
     seed: int | None = None
     """The seed the service reported it used (None when it did not say, and in older entries)."""
+    video_url: str | None = None
+    """The clip's URL on the service (valid 24 hours; a later shot may send it as a reference)."""
+    video_url_issued: float | None = None
+    """Unix time no later than when that URL was issued (None: unknown, as in older entries)."""
 
 
 class ClipMeta(ClipOrigin):

@@ -165,7 +165,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("type-int-from-float", "version: 1\nname: t\nshots:\n  - prompt: a fox\n    seed: 1.5\n",
      ["5:11: shots[0].seed: must be an integer (got 1.5)"]),
     ("type-bool", "version: 1\nname: t\nshots:\n  - prompt: a fox\n    chain: maybe\n",
-     ["5:12: shots[0].chain: must be true or false (got 'maybe')"]),
+     ["5:12: shots[0].chain: must be true, false, extend or edit (got 'maybe')"]),
     ("type-string", "version: 1\nname: t\nshots:\n  - prompt: 42\n",
      ["4:13: shots[0].prompt: must be a string (got 42)"]),
     ("prompt-empty", 'version: 1\nname: t\nshots:\n  - prompt: ""\n', ["4:13: shots[0].prompt: must not be empty"]),
@@ -180,7 +180,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("unknown-key-missing-shots", "version: 1\nname: t\nshot:\n  - prompt: a fox\n",
      ['1:1: missing required key "shots"', '3:1: shot: unknown key (did you mean "shots"?)']),
     ("unknown-key-no-suggestion", "version: 1\nname: t\ncolour: red\nshots:\n  - prompt: a fox\n",
-     ["3:1: colour: unknown key (valid keys: version, name, vars, defaults, output, shots)"]),
+     ["3:1: colour: unknown key (valid keys: version, name, vars, defaults, output, assets, shots)"]),
     ("unknown-key-in-image", yaml(f"""\
         version: 1
         name: t
