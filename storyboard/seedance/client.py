@@ -44,7 +44,7 @@ from storyboard.seedance.config import ServiceConfig
 from storyboard.seedance.download import download_file, url_problem
 from storyboard.seedance.errormap import error_from_response, scrub
 from storyboard.seedance.exchange import post_within
-from storyboard.seedance.limits import DOWNLOAD_DEADLINE, MAX_RESULT_BYTES
+from storyboard.seedance.limits import DOWNLOAD_DEADLINE, MAX_RESULT_BYTES, within_body_limit
 from storyboard.seedance.results import TaskResult, parse_record, parse_response
 from storyboard.seedance.wire import CreateBody
 
@@ -242,6 +242,8 @@ class SeedanceClient:
         With ``task_outcome``, an error body carrying a ``task_id`` is returned, not raised.
         """
         url = self._config.base_url + path
+        if submits:
+            within_body_limit(payload)
         timeout = self._api_timeout if timeout is API_TIMEOUT else timeout
         headers = {
             "Accept": "application/json",
