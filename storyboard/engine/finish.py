@@ -17,17 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from storyboard.engine import report
-from storyboard.engine.plan import Plan, canonical_json
+from storyboard.engine.plan import Plan, ShotJob, canonical_json
 from storyboard.engine.scheduler import ShotOutcome
 from storyboard.engine.service import VideoService
+from storyboard.seedance.capabilities import FPS, MODELS
 from storyboard.spec.load import Loaded
+from storyboard.spec.model import Trim
 from storyboard.store.cache import CachedClip, sha256_file
 from storyboard.store.tiered import ClipStore
 
 if TYPE_CHECKING:
     from storyboard.assemble import ClipSpec
 
-__all__ = ["Finisher", "VideoResult", "fetch_music", "finish_video"]
+__all__ = [
+    "Finisher", "VideoResult", "continues_previous", "extended_trim", "fetch_music", "finish_video", "source_head",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,11 @@ def finish_video(
     clips = [
         ClipSpec(
             path=_entry(outcomes[job.id]).clip,
-            trim=board.setting(index, "trim"),
+            trim=extended_trim(board.setting(index, "trim"), source_head(plan, job)),
             transition=board.setting(index, "transition"),
             caption=board.setting(index, "caption"),
             volume=_or(board.setting(index, "volume"), 1.0),
-            continues_previous=_continues_previous(plan, index),
+            continues_previous=continues_previous(plan, index),
         )
         for index, job in enumerate(plan.jobs)
     ]
@@ -160,11 +164,39 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def _continues_previous(plan: Plan, index: int) -> bool:
-    """True when shot `index` starts on the previous shot's last frame (a chained join)."""
+def source_head(plan: Plan, job: ShotJob, includes_source: bool | None = None) -> float:
+    """Seconds at the head of `job`'s clip that repeat its source: the source's length when `job`
+    extends a clip and the service returns source + continuation, else 0.
+
+    Whether it does is one fact of the capability table (``extend_includes_source``, uncertain in
+    the sources); `includes_source` overrides it (tests show both cases assemble right).
+    """
+    if job.extends is None:
+        return 0.0
+    if includes_source is None:
+        refs = MODELS[job.model].references
+        includes_source = bool(refs and refs.extend_includes_source)
+    source = plan.job(job.extends)
+    return source.frames / FPS if includes_source else 0.0  # the whole source clip, 24*d+1 frames
+
+
+def extended_trim(trim: Trim | None, head: float) -> Trim | None:
+    """The shot's trim (in the continuation's time) in the clip's time: `head` seconds later, so the
+    source, shown by its own shot, is never shown twice."""
+    if head == 0:
+        return trim
+    start, end = (trim.start, trim.end) if trim else (0.0, None)
+    return Trim(start=start + head, end=None if end is None else end + head)
+
+
+def continues_previous(plan: Plan, index: int, includes_source: bool | None = None) -> bool:
+    """True when shot `index` starts on the previous shot's last frame: a chained join, or an
+    extension returned without its source (it starts on the source's last frame, §7 notes)."""
     if index == 0:
         return False
     job, previous = plan.jobs[index], plan.jobs[index - 1].id
+    if job.extends == previous and source_head(plan, job, includes_source) == 0:
+        return True
     return [c.upstream for c in job.chained if c.role == "first_frame"] == [previous]
 
 
