@@ -203,7 +203,7 @@ class TaskStore:
             with self._lock:  # finished before the slot frees: a queued task starts after this
                 task.finished_at = round(time.time(), 3)
                 task.response, task.http_status = response, status
-                task.job = replace(task.job, images=())  # decoded images are big; records never need them
+                task.job = replace(task.job, images=(), media=())  # decoded media are big; records never need them
         finally:
             if slot is not None:
                 slot.release()
