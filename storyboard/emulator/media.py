@@ -3,7 +3,7 @@
 Owns: ``MediaInfo`` and ``probe`` (container, duration, video size, native fps, the number of
 frames at 24 fps, presence of audio, read from ffmpeg's own description of the file and a
 decoding pass), ``MediaError`` (the file is not decodable media), and ``iter_frames`` (a video's
-frames resampled to 24 fps, streamed as RGB arrays). The limits these facts are checked
+frames resampled to 24 fps, streamed as RGB arrays, and ``first_frame``). The limits these facts are checked
 against live in ``references.py``; what is drawn from the frames lives in ``clips.py``.
 
 Must not import anything from the package (the emulator may import only
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from storyboard.seedance.capabilities import FPS
 
-__all__ = ["MP4_FAMILY", "MediaError", "MediaInfo", "iter_frames", "probe"]
+__all__ = ["MP4_FAMILY", "MediaError", "MediaInfo", "first_frame", "iter_frames", "probe"]
 
 MP4_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"  # ffmpeg's one demuxer for both mp4 and mov
 _INPUT = re.compile(r"^Input #0, (\S+?), from", re.M)
@@ -72,7 +72,7 @@ def probe(path: Path) -> MediaInfo:
     )
 
 
-def iter_frames(path: Path, size: tuple[int, int]) -> Iterator[np.ndarray]:
+def iter_frames(path: Path, size: tuple[int, int]) -> Generator[np.ndarray, None, None]:
     """The video's frames at 24 fps as (H, W, 3) uint8 arrays; ``size`` is its (width, height)."""
     w, h = size
     frame_bytes = w * h * 3
@@ -85,3 +85,14 @@ def iter_frames(path: Path, size: tuple[int, int]) -> Iterator[np.ndarray]:
                 yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
         finally:
             proc.kill()  # a consumer that stops early must not leave ffmpeg writing to a full pipe
+
+
+def first_frame(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """The video's first frame (ffmpeg stops as soon as it is read)."""
+    frames = iter_frames(path, size)
+    try:
+        return next(frames)
+    except StopIteration:
+        raise MediaError(f"{path.name} has no video frames") from None
+    finally:
+        frames.close()

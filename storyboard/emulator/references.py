@@ -73,7 +73,7 @@ class Resolved:
 
 
 def _g(x: float) -> str:
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _refs(caps: ModelCaps) -> References:
@@ -115,15 +115,17 @@ def media_input(url: str, kind: str, role: str, where: str, caps: ModelCaps) -> 
     return MediaInput(role, url, where, raw, fmt, info)
 
 
-def _check_audio(path: Path, size: int, fmt: str, where: str, refs: References) -> MediaInfo:
+def _check_audio(path: Path, size: int, fmt: str | None, where: str, refs: References) -> MediaInfo:
+    """Check an audio file (``fmt``: the format a data URI names; None: any allowed one)."""
     if size > refs.audio_max_bytes:
         raise BadRequest(f"{where}: a reference audio clip must be at most {refs.audio_max_bytes // _MB} MB.")
     try:
         info = probe(path)
     except MediaError:
         info = None
-    if info is None or not info.audio or info.container != fmt:
-        raise BadRequest(f"{where}: the data does not decode to {' or '.join(refs.audio_formats)} audio.")
+    expected = (fmt,) if fmt else refs.audio_formats
+    if info is None or not info.audio or info.container not in expected:
+        raise BadRequest(f"{where}: not decodable as {' or '.join(expected)} audio.")
     lo, hi = refs.audio_seconds
     if not lo <= info.seconds <= hi:
         raise BadRequest(f"{where}: a reference audio clip must last {_g(lo)} to {_g(hi)} s "
@@ -139,7 +141,7 @@ def _check_video(path: Path, where: str, refs: References) -> MediaInfo:
     except MediaError:
         info = None
     if info is None or info.size is None or info.container != MP4_FAMILY:
-        raise BadRequest(f"{where}: the file is not a {' or '.join(refs.video_formats)} video.")
+        raise BadRequest(f"{where}: not decodable as an {' or '.join(refs.video_formats)} video.")
     (w, h), (lo, hi) = info.size, refs.video_seconds
     if not lo <= info.seconds <= hi:
         raise BadRequest(f"{where}: a reference video must last {_g(lo)} to {_g(hi)} s (got {info.seconds:.2f} s).")
@@ -271,6 +273,8 @@ def resolve(
     ``FetchFailed`` for a URL that is not one of the emulator's own files; ``BadRequest`` for a
     file that breaks a limit.
     """
+    if not items:
+        return []
     out: list[Resolved] = []
     for n, item in enumerate(items):
         if item.data is not None and item.info is not None:
@@ -285,7 +289,7 @@ def resolve(
         if item.role == "reference_video":
             info = _check_video(found, item.where, _refs(caps))
         else:
-            info = _check_audio(found, found.stat().st_size, found.suffix[1:], item.where, _refs(caps))
+            info = _check_audio(found, found.stat().st_size, None, item.where, _refs(caps))
         out.append(Resolved(item, found, info))
     check_totals([(r.item, r.info) for r in out], _refs(caps))
     return out
