@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from storyboard.emulator.usage import completion_tokens
 from storyboard.emulator.validate import BadRequest, Job, validate_create
 from storyboard.seedance import capabilities
 from storyboard.seedance.capabilities import MODELS
@@ -242,3 +243,13 @@ def test_priority_and_safety_identifier() -> None:
     refuse(body(priority=True), "priority must be an integer.")
     refuse(body(safety_identifier="u" * 65), "safety_identifier is longer than 64 characters (65).")
     refuse(body(safety_identifier=7), "safety_identifier must be a string.")
+
+
+# -- usage -------------------------------------------------------------------------------------------
+
+
+def test_tokens_bill_the_input_video_on_20_only_counting_at_least_two_seconds() -> None:
+    assert completion_tokens(V20, 864, 496, 97, 4, None) == 864 * 496 * 97 // 1024  # §11.1: W*H*frames/1024
+    assert completion_tokens(V20, 864, 496, 97, 4, 6.5) == int(10.5 * 864 * 496 * 24 / 1024)
+    assert completion_tokens(V20_MINI, 864, 496, 97, 4, 1.0) == int(6 * 864 * 496 * 24 / 1024)  # the 2 s floor
+    assert completion_tokens(V25, 864, 496, 97, 4, 6.5) == 864 * 496 * 97 // 1024  # §11.1 names the 2.0 family
