@@ -11,8 +11,10 @@ Written from ``docs/protocol.md`` (the § numbers below refer to it), never from
 anything of the package except ``storyboard.seedance.capabilities`` (data), and not MoviePy (it drives
 the bundled ffmpeg directly, so starting it stays fast). Modules: ``server`` (the Emulator
 object), ``state`` (what the HTTP handler shares with it), ``routes`` (HTTP), ``validate``
-(create bodies), ``taskstore`` (records, lifecycle), ``clips`` (synthesis), ``faults``,
-``requestlog``.
+(create bodies), ``fields`` (field checks), ``references`` (2.x video/audio items, task types,
+tools, limits), ``media`` (probing and decoding reference files), ``taskstore`` (records,
+lifecycle), ``clips`` (synthesis), ``encode`` (ffmpeg command lines), ``usage`` (tokens),
+``faults``, ``requestlog``.
 
 Choices made where the protocol description is silent or its sources conflict:
 
@@ -32,6 +34,14 @@ Choices made where the protocol description is silent or its sources conflict:
 * ``data`` carries ``usage`` tokens, W*H*(24*d+1)//1024 (§11.1), besides the documented fields.
 * A running task's record has ``response: null`` and ``finished_at: null`` (§2, §14).
 * ``service_tier`` (withdrawn, §1.2) is accepted and ignored; ``Emulator(strict=True)`` refuses it.
+* References (§1.3, §7, §9): an audio data URI is checked at create time (400); a video or audio
+  URL when the task runs, like images: only the emulator's own files resolve, and one breaking a
+  §9 limit fails the task with ``InvalidParameter``. Reference images and videos show as
+  thumbnails; ``extend`` starts on its source's last frame (source included when the table's
+  ``extend_includes_source`` says so); ``edit`` keeps the source's frames; reference audio is
+  mixed in when audio is generated; ``adaptive`` takes a video's shape before an image's.
+* 2.0-family tokens with a reference video: (input + output seconds) x W x H x 24 / 1024, the
+  input counted as at least 2 s (§11.1, ``usage.py``).
 """
 
 from .faults import FaultSpec, parse_faults

@@ -1,14 +1,25 @@
-"""Clip synthesis for the emulator: a real H.264 MP4 standing in for a generated video.
+"""Clip synthesis for the emulator: a real H.264 video standing in for a generated one.
 
 Owns: the center crop of docs/protocol.md §9 (the § numbers below refer to it), the
 deterministic scene (a given first frame, or a gradient scene from a hash of prompt + seed),
 the camera move, the cross-dissolve to a given last frame, the prompt band, the "AI generated"
-watermark, the optional AAC tone, the encode through the bundled ffmpeg, and the last-frame PNG
-decoded back from the encoded file.
+watermark, the strip of reference thumbnails, the source video of an ``extend`` or ``edit``
+task (§7), and writing the file (through ``encode.py``) and its last-frame PNG.
 
 Frame 0 is exactly the cropped first image and the last frame exactly the cropped last image:
 the prompt band fades in after frame 0 and out before the end, so chaining a clip's last frame
 into the next clip's first frame is lossless apart from the codec.
+
+References: each reference image (then the first frame of each reference video that is not a
+task's source) is shown on every frame as a thumbnail in a strip along the top-left edge:
+thumbnails ``max(48, H // 6)`` pixels high keeping their aspect, ``m = max(4, H // 60)``
+pixels apart and from the edges, in a 2-pixel white frame, as many as fit in the width.
+``extend`` continues its source: the continuation's frame 0 is the source's last frame and the
+camera keeps moving from there (both moves ease in and out, so the speed is continuous too);
+with ``include`` the source's own frames come first and the continuation follows from its frame
+1. ``edit`` redraws every source frame (same count, so the same duration) with the prompt band
+and a red "EDIT" badge (text ``max(12, H // 24)`` pixels high on a red box 1.6 times that,
+with half that size of padding either side) ``m`` pixels from the top-right corner.
 
 Must not import anything from the package but ``storyboard.seedance.capabilities``, nor MoviePy (the emulator has to start fast):
 frames are numpy arrays piped as raw RGB into ``imageio_ffmpeg.get_ffmpeg_exe()``.
@@ -21,20 +32,31 @@ import hashlib
 import math
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from storyboard.seedance.capabilities import FPS
+from .encode import decode_last_frame, encode_command
+from .media import iter_frames
 
-__all__ = ["SynthesisRequest", "crop_to_ratio", "render_clip"]
+__all__ = ["SourceVideo", "SynthesisRequest", "crop_to_ratio", "render_clip"]
 
 _CJK_FONT = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttf"
 _ZOOM = 0.12  # the camera ends looking at 88 % of the frame: visible, not dizzying
+
+
+@dataclass(frozen=True)
+class SourceVideo:
+    """The reference video an ``extend`` or ``edit`` task works on."""
+
+    path: Path
+    size: tuple[int, int]  # its (width, height)
+    frames: int  # its frame count at 24 fps
+    mode: str  # "extend" or "edit"
+    include: bool = False  # extend: the output holds the source, then the continuation
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,10 @@ class SynthesisRequest:
     camerafixed: bool = False
     watermark: bool = False
     audio: bool = False
+    references: tuple[Image.Image, ...] = ()  # thumbnails to show, in order
+    source: SourceVideo | None = None
+    mix: tuple[Path, ...] = ()  # reference audio mixed into the tone (when ``audio``)
+    container: str = "mp4"  # or "mov"
 
 
 def crop_to_ratio(image: Image.Image, ratio: str, size: tuple[int, int]) -> Image.Image:
@@ -74,6 +100,8 @@ def _digest(spec: SynthesisRequest) -> bytes:
     for image in (spec.first, spec.last):
         if image is not None:
             h.update(image.tobytes())
+    for image in spec.references:  # a thumbnail of each is enough to tell them apart, and cheap
+        h.update(image.resize((16, 16)).tobytes())
     return h.digest()
 
 
@@ -169,18 +197,101 @@ def _smooth(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
+def _strip(spec: SynthesisRequest) -> _Overlay | None:
+    """The reference thumbnails along the top-left edge (geometry in the module docstring)."""
+    if not spec.references:
+        return None
+    th, m = max(48, spec.height // 6), max(4, spec.height // 60)
+    patch = Image.new("RGBA", (spec.width - m, th + 4), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(patch)
+    x = m
+    for image in spec.references:
+        tw = max(1, round(th * image.width / image.height))
+        if x + tw > spec.width - m:
+            break
+        draw.rectangle((x - m, 0, x - m + tw + 3, th + 3), outline=(255, 255, 255, 255), width=2)
+        patch.paste(image.convert("RGB").resize((tw, th), Image.Resampling.LANCZOS), (x - m + 2, 2))
+        x += tw + m
+    return _Overlay(patch, m - 2, m - 2)
+
+
+def _badge(spec: SynthesisRequest) -> _Overlay:
+    size = max(12, spec.height // 24)
+    font = _font(size)
+    w = int(font.getlength("EDIT")) + size
+    patch = Image.new("RGBA", (w, int(size * 1.6)), (200, 30, 30, 230))
+    ImageDraw.Draw(patch).text((size // 2, size // 4), "EDIT", font=font, fill=(255, 255, 255, 255))
+    margin = max(4, spec.height // 60)
+    return _Overlay(patch, spec.width - w - margin, margin)
+
+
+def _decorate(frame: np.ndarray, t: float, overlays: Sequence[_Overlay | None], band: _Overlay | None) -> np.ndarray:
+    """Draw the prompt band (faded at both ends), the progress marker and fixed overlays."""
+    if band is not None:
+        # full strength for most of the clip, zero on the first and last frame
+        band.apply(frame, min(1.0, 4 * math.sin(math.pi * t)))
+        _progress(frame, band, t)
+    for overlay in overlays:
+        if overlay is not None:
+            overlay.apply(frame, 1.0)
+    return frame
+
+
 def _frames(spec: SynthesisRequest) -> Iterator[np.ndarray]:
     """Yield the clip's frames as (H, W, 3) uint8 arrays."""
     size = (spec.width, spec.height)
+    band, fixed = _prompt_band(spec), [_strip(spec), _watermark(spec) if spec.watermark else None]
+    source = spec.source
+    if source is None:
+        base = crop_to_ratio(spec.first, spec.ratio, size) if spec.first else _scene(*size, _digest(spec))
+        end = np.asarray(crop_to_ratio(spec.last, spec.ratio, size), np.uint16) if spec.last else None
+        yield from _move(spec, base, end, spec.frames, 0, fixed, band)
+        return
+    frames = _source_frames(spec, source)
+    if source.mode == "edit":
+        last, badge = max(source.frames - 1, 1), _badge(spec)
+        for i, frame in enumerate(frames):
+            yield _decorate(frame, i / last, [*fixed, badge], band)
+        return
+    ending: np.ndarray | None = None
+    for frame in frames:
+        if source.include:
+            yield frame
+        ending = frame
+    if ending is None:
+        raise RuntimeError(f"the source video {source.path.name} has no frames")
+    if source.include:  # the source's last frame is the continuation's frame 0: not repeated
+        yield from _move(spec, Image.fromarray(ending), None, spec.frames - source.frames + 1, 1, fixed, band)
+    else:
+        yield from _move(spec, Image.fromarray(ending), None, spec.frames, 0, fixed, band)
+
+
+def _source_frames(spec: SynthesisRequest, source: SourceVideo) -> Iterator[np.ndarray]:
+    """The source video's frames at the clip's size (§9 crop when the shapes differ)."""
+    size = (spec.width, spec.height)
+    for frame in iter_frames(source.path, source.size):
+        if source.size == size:
+            yield frame.copy()  # writable: the overlays draw into it
+        else:
+            yield np.array(crop_to_ratio(Image.fromarray(frame), spec.ratio, size))
+
+
+def _move(
+    spec: SynthesisRequest,
+    base: Image.Image,
+    end: np.ndarray | None,
+    count: int,
+    skip: int,
+    fixed: Sequence[_Overlay | None],
+    band: _Overlay | None,
+) -> Iterator[np.ndarray]:
+    """``count`` frames of the camera push-in on ``base`` (dissolving into ``end``), from frame ``skip``."""
+    size = (spec.width, spec.height)
     digest = _digest(spec)
-    base = crop_to_ratio(spec.first, spec.ratio, size) if spec.first else _scene(*size, digest)
-    end = np.asarray(crop_to_ratio(spec.last, spec.ratio, size), np.uint16) if spec.last else None
-    band = _prompt_band(spec)
-    mark = _watermark(spec) if spec.watermark else None
     # where the camera drifts to, from the hash: a slow push-in toward an off-centre point
     aim_x, aim_y = (digest[28] / 255 - 0.5) * 2, (digest[29] / 255 - 0.5) * 2
-    last = max(spec.frames - 1, 1)
-    for i in range(spec.frames):
+    last = max(count - 1, 1)
+    for i in range(skip, count):
         t = i / last
         if spec.camerafixed or i == 0:
             frame = np.array(base)
@@ -194,13 +305,7 @@ def _frames(spec: SynthesisRequest) -> Iterator[np.ndarray]:
         if end is not None:
             k = round(256 * _smooth(t))
             frame = ((frame.astype(np.uint16) * (256 - k) + end * k) >> 8).astype(np.uint8)
-        if band is not None:
-            # full strength for most of the clip, zero on the first and last frame
-            band.apply(frame, min(1.0, 4 * math.sin(math.pi * t)))
-            _progress(frame, band, t)
-        if mark is not None:
-            mark.apply(frame, 1.0)
-        yield frame
+        yield _decorate(frame, t, fixed, band)
 
 
 def _progress(frame: np.ndarray, band: _Overlay, t: float) -> None:
@@ -212,37 +317,6 @@ def _progress(frame: np.ndarray, band: _Overlay, t: float) -> None:
     frame[band.y + band.h - side : band.y + band.h, x : x + side] = (255, 200, 0)
 
 
-def _encode_cmd(spec: SynthesisRequest, out: Path) -> list[str]:
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
-           "-r", str(FPS), "-i", "-"]  # fmt: skip
-    if spec.audio:
-        freq = 220 + spec.seed % 440 if spec.seed >= 0 else 330
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=44100:duration={spec.frames / FPS}"]
-        cmd += ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "64k"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-            "-force_key_frames", f"expr:eq(n,{_tail_key(spec.frames)})",
-            "-frames:v", str(spec.frames), "-movflags", "+faststart", str(out)]  # fmt: skip
-    return cmd
-
-
-def _tail_key(frames: int) -> int:
-    """A keyframe ~0.5 s before the end, so decoding the last frame reads only the tail."""
-    return max(0, frames - 13)
-
-
-def _decode_last_frame(video: Path, size: tuple[int, int]) -> Image.Image:
-    """The encoded file's last frame, decoded (so it equals what any player shows last)."""
-    frame_bytes = size[0] * size[1] * 3
-    # seeking 0.4 s before the end lands after the tail keyframe: ~13 frames get decoded
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-sseof", "-0.4",
-           "-i", str(video), "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
-    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
-    if len(raw) < frame_bytes:
-        raise RuntimeError(f"could not decode the last frame of {video.name}")
-    return Image.frombytes("RGB", size, raw[-frame_bytes:])
-
-
 def render_clip(spec: SynthesisRequest, video: Path, last_frame: Path | None = None) -> None:
     """Write the clip to ``video`` (and its decoded last frame as PNG to ``last_frame``).
 
@@ -250,7 +324,10 @@ def render_clip(spec: SynthesisRequest, video: Path, last_frame: Path | None = N
     """
     tmp = video.with_name(f".{video.stem}.part{video.suffix}")
     # -loglevel error keeps stderr tiny, so reading it only at the end cannot deadlock
-    with subprocess.Popen(_encode_cmd(spec, tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    tone = (220 + spec.seed % 440 if spec.seed >= 0 else 330) if spec.audio else None
+    command = encode_command(tmp, (spec.width, spec.height), spec.frames, tone=tone, mix=spec.mix,
+                             container=spec.container)  # fmt: skip
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdin is not None and proc.stderr is not None
         try:
             for frame in _frames(spec):
@@ -266,6 +343,6 @@ def render_clip(spec: SynthesisRequest, video: Path, last_frame: Path | None = N
         raise RuntimeError(f"ffmpeg failed to encode the clip: {err.strip()[-500:]}")
     if last_frame is not None:
         png = last_frame.with_name(f".{last_frame.stem}.part.png")
-        _decode_last_frame(tmp, (spec.width, spec.height)).save(png, compress_level=3)
+        decode_last_frame(tmp, (spec.width, spec.height)).save(png, compress_level=3)
         os.replace(png, last_frame)
     os.replace(tmp, video)

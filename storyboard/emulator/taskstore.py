@@ -7,9 +7,10 @@ elapsed, request, trace_id, type, response``; ``response`` and ``finished_at`` n
 while the model's concurrency of §11.3 is used up, then running for ``latency`` seconds, then
 succeeded or failed), the requests-per-minute limit of §11.3, the result and failure bodies
 (§1.5, §2, §4.3; the result reports the seed used: the request's, or one derived from the
-request for −1 / none), image fetching (only the emulator's own files; any other remote URL
-fails like the service's "fetch failed"), the call to the clip synthesiser, and the
-best-effort callback POST (§3).
+request for −1 / none), image and reference media fetching (only the emulator's own files; any
+other remote URL fails like the service's "fetch failed"; a fetched file breaking a §9 limit
+fails the task with ``InvalidParameter``), what an ``extend``/``edit`` task makes of its source
+video (§7), the call to the clip synthesiser, and the best-effort callback POST (§3).
 
 Must not import anything from the package except ``storyboard.seedance.capabilities`` (data).
 """
@@ -21,6 +22,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import string
 import threading
 import time
@@ -33,11 +35,15 @@ from typing import Any
 
 from PIL import Image
 
-from storyboard.seedance.capabilities import MODELS, closest_ratio, pixel_size
+from storyboard.seedance.capabilities import FPS, MODELS, closest_ratio, pixel_size
 
-from .clips import SynthesisRequest, render_clip
+from .clips import SourceVideo, SynthesisRequest, render_clip
 from .faults import FaultState
+from .fields import BadRequest
+from .media import first_frame
+from .references import FetchFailed, Resolved, resolve
 from .requestlog import shorten
+from .usage import completion_tokens
 from .validate import ImageInput, Job
 
 __all__ = ["Task", "TaskStore"]
@@ -203,7 +209,7 @@ class TaskStore:
             with self._lock:  # finished before the slot frees: a queued task starts after this
                 task.finished_at = round(time.time(), 3)
                 task.response, task.http_status = response, status
-                task.job = replace(task.job, images=())  # decoded images are big; records never need them
+                task.job = replace(task.job, images=(), media=())  # decoded media are big; records never need them
         finally:
             if slot is not None:
                 slot.release()
@@ -229,23 +235,57 @@ class TaskStore:
             raise _TaskFailed(400, "InvalidImageURL.InvalidFormat",
                               f"The image at {item.url} could not be decoded.") from None  # fmt: skip
 
+    def _references(self, task: Task) -> list[Resolved]:
+        try:
+            scratch = self.files_dir / f".{task.id}-refs"  # dot: never served
+            return resolve(task.job.media, MODELS[task.job.model], self._local_file, scratch)
+        except FetchFailed:
+            raise _TaskFailed(500, "api_error", "fetch failed") from None
+        except BadRequest as exc:
+            raise _TaskFailed(400, "InvalidParameter", str(exc)) from None
+
     def _succeed(self, task: Task) -> dict[str, Any]:
-        job = task.job
+        try:
+            return self._generate(task)
+        finally:
+            shutil.rmtree(self.files_dir / f".{task.id}-refs", ignore_errors=True)
+
+    def _generate(self, task: Task) -> dict[str, Any]:
+        job, caps = task.job, MODELS[task.job.model]
         first, last = self._image(job.image("first_frame")), self._image(job.image("last_frame"))
-        refs = [self._image(ref) for ref in job.images if ref.role == "reference_image"]
+        refs = [img for img in (self._image(r) for r in job.images if r.role == "reference_image") if img is not None]
+        media = self._references(task)
+        videos = [r for r in media if r.item.role == "reference_video" and r.info.size is not None]
+        source = videos[0] if job.task_type in ("edit", "extend") and videos else None
         ratio = job.ratio
-        if ratio == "adaptive":  # §9: from the first frame, else the first reference image
-            shape = first if first is not None else next(iter(refs), None)
-            ratio = closest_ratio(*shape.size) if shape is not None else "16:9"
+        if ratio == "adaptive":  # §9: the first frame, else the first video, else the first reference image
+            shape = first.size if first is not None else videos[0].info.size if videos else None
+            shape = shape or (refs[0].size if refs else None)
+            ratio = closest_ratio(*shape) if shape is not None else "16:9"
         width, height = pixel_size(job.model, job.resolution, ratio)
+        frames, duration, src = job.frames, job.duration, None
+        if source is not None and source.info.size is not None:
+            include = (
+                job.task_type == "extend" and caps.references is not None and caps.references.extend_includes_source
+            )
+            src = SourceVideo(source.path, source.info.size, source.info.frames, str(job.task_type), include)
+            if job.task_type == "edit":  # §7: an edit keeps its source's length (duration -1)
+                frames, duration = source.info.frames, round(source.info.seconds)
+            elif include:  # the source, then the continuation's frames after its first
+                frames = source.info.frames + job.frames - 1
+        thumbs = refs + [
+            Image.fromarray(first_frame(v.path, v.info.size)) for v in videos if v is not source and v.info.size
+        ]
         doomed = self._faults.fails(job.prompt)
         if doomed is None and not self._stopping.is_set():
             video = self.files_dir / f"{task.id}.{job.output_format}"
             frame = self.files_dir / f"{task.id}-last.png" if job.return_last_frame else None
-            request = SynthesisRequest(width=width, height=height, frames=job.frames, ratio=ratio,
+            mix = tuple(r.path for r in media if r.item.role == "reference_audio")
+            request = SynthesisRequest(width=width, height=height, frames=frames, ratio=ratio,
                                        prompt=job.prompt, seed=job.seed, first=first, last=last,
                                        camerafixed=job.camerafixed, watermark=job.watermark,
-                                       audio=job.generate_audio)  # fmt: skip
+                                       audio=job.generate_audio, references=tuple(thumbs), source=src,
+                                       mix=mix, container=job.output_format)  # fmt: skip
             with self._render_slots:
                 render_clip(request, video, frame)
         assert task.started_at is not None
@@ -261,8 +301,10 @@ class TaskStore:
             "last_frame_url": self._file_url(f"{task.id}-last.png") if job.return_last_frame else None,
             "model": job.model,
         }
-        data.update({"duration": job.duration} if job.duration is not None else {"frames": job.frames})
-        tokens = width * height * job.frames // 1024  # §11.1: W*H*(24*d+1)/1024
+        data.update({"duration": duration} if duration is not None else {"frames": frames})
+        seconds = duration if duration is not None else frames / FPS
+        video_seconds = sum(v.info.seconds for v in videos) if videos else None
+        tokens = completion_tokens(job.model, width, height, frames, seconds, video_seconds)
         data.update(resolution=job.resolution, ratio=ratio, seed=job.seed,
                     usage={"completion_tokens": tokens, "total_tokens": tokens})  # fmt: skip
         return {"success": True, "task_id": task.id, "trace_id": task.trace_id, "data": data}

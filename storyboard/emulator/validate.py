@@ -3,10 +3,11 @@
 Owns: the accepted top-level fields (docs/protocol.md §1.2; ``service_tier`` is ignored, or
 refused when strict), the ``content[]`` item schema
 (§1.3: discriminated by ``type``, no extra keys, ``image_url`` an object), data-URI image
-checks (§9: decodes, sides, aspect), the per-model role/duration/frames/resolution rules
+checks (§9: decodes, sides, aspect), the per-model duration/frames/resolution/ratio rules
 (§7, read from ``storyboard.seedance.capabilities``), the weakly validated inline ``--flags`` of §10,
-and the normalised ``Job`` the task runner works from. Every problem is a ``BadRequest``
-whose message is what a 400 ``bad_request`` answers.
+and the normalised ``Job`` the task runner works from. Video and audio items, the scenario and
+count rules and the 2.x-only fields are ``references.py``'s; scalar checks are ``fields.py``'s.
+Every problem is a ``BadRequest`` whose message is what a 400 ``bad_request`` answers.
 
 Must not import anything from the package except ``storyboard.seedance.capabilities`` (data): the
 emulator is written from docs/protocol.md, never from the client or the loader.
@@ -24,7 +25,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from storyboard.seedance.capabilities import ALL_RATIOS, MODELS, ModelCaps, frames_valid
 
-__all__ = ["BadRequest", "ImageInput", "Job", "validate_create"]
+from .fields import BadRequest, check_bool, check_int, check_str
+from .references import MediaInput, check_roles, check_task_type, inline_totals, media_input, task_options
+
+__all__ = ["BadRequest", "ImageInput", "Job", "MediaInput", "validate_create"]
 
 _TOP_LEVEL = frozenset({
     "model", "content", "resolution", "ratio", "duration", "frames", "seed", "camerafixed",
@@ -54,10 +58,6 @@ _INLINE_FIELD = {"rs": "resolution", "rt": "ratio", "dur": "duration", "cf": "ca
                  "wm": "watermark", "fps": "framespersecond"}  # fmt: skip
 
 
-class BadRequest(Exception):
-    """The body breaks a documented rule; ``str()`` is the 400 message."""
-
-
 @dataclass(frozen=True)
 class ImageInput:
     """One image of the request: decoded now (data URI) or to be fetched (``image`` None)."""
@@ -74,6 +74,7 @@ class Job:
     model: str
     prompt: str
     images: tuple[ImageInput, ...]
+    media: tuple[MediaInput, ...]  # reference videos and audio clips, in content order
     resolution: str
     ratio: str  # may still be "adaptive": resolved once the first image is at hand
     duration: int | None  # seconds; None when ``frames`` was given
@@ -84,40 +85,12 @@ class Job:
     generate_audio: bool  # requested *and* honoured by the model
     return_last_frame: bool  # requested *and* not stripped for this model
     output_format: str
+    task_type: str | None  # omni_reference_task_type (2.5), None when not given
     callback_url: str | None
     is_async: bool
 
     def image(self, role: str) -> ImageInput | None:
         return next((i for i in self.images if i.role == role), None)
-
-
-def _check_int(body: dict[str, Any], name: str, lo: int, hi: int) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadRequest(f"{name} must be an integer.")
-    if not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo} and {hi} (got {value}).")
-    return value
-
-
-def _check_bool(body: dict[str, Any], name: str) -> bool | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, bool):
-        raise BadRequest(f"{name} must be a boolean (true or false).")
-    return value
-
-
-def _check_str(body: dict[str, Any], name: str, choices: tuple[str, ...] | None = None) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a string.")
-    if choices is not None and value not in choices:
-        raise BadRequest(f"{name} must be one of {', '.join(choices)} (got {value!r}).")
-    return value
 
 
 def _decode_image(uri: str, where: str, caps: ModelCaps) -> Image.Image:
@@ -153,7 +126,7 @@ def _decode_image(uri: str, where: str, caps: ModelCaps) -> Image.Image:
         raise BadRequest(f"{where}: the data URI does not decode to an image.") from None
 
 
-def _media(item: dict[str, Any], kind: str, where: str, caps: ModelCaps) -> ImageInput:
+def _media(item: dict[str, Any], kind: str, where: str, caps: ModelCaps) -> ImageInput | MediaInput:
     obj = item[kind]
     if isinstance(obj, str):
         raise BadRequest(f'{where}.{kind} must be an object like {{"url": "..."}}, not a string.')
@@ -163,23 +136,20 @@ def _media(item: dict[str, Any], kind: str, where: str, caps: ModelCaps) -> Imag
     role = item.get("role", "first_frame" if kind == "image_url" else None)
     if role not in _ROLES[kind]:
         raise BadRequest(f"{where}.role must be one of {', '.join(_ROLES[kind])} (got {role!r}).")
+    if kind != "image_url":
+        return media_input(url, kind, role, where, caps)
     if url.startswith("data:"):
-        if kind != "image_url":
-            prefix = "data:audio/" if kind == "audio_url" else "data:video/"
-            if not url.startswith(prefix) or ";base64," not in url:
-                raise BadRequest(f"{where}.{kind}.url must be a URL or a {prefix}... data URI.")
-            return ImageInput(role, url, None)
         return ImageInput(role, url, _decode_image(url, f"{where}.image_url.url", caps))
     if not url.startswith(("http://", "https://")):
         raise BadRequest(f"{where}.{kind}.url must be an http(s) URL or a base64 data URI.")
     return ImageInput(role, url, None)
 
 
-def _parse_content(content: Any, caps: ModelCaps) -> tuple[list[str], list[ImageInput]]:
+def _parse_content(content: Any, caps: ModelCaps) -> tuple[list[str], list[ImageInput | MediaInput]]:
     if not isinstance(content, list) or not content:
         raise BadRequest("content must be a non-empty array.")
     texts: list[str] = []
-    media: list[ImageInput] = []
+    media: list[ImageInput | MediaInput] = []
     for i, item in enumerate(content):
         where = f"content[{i}]"
         if not isinstance(item, dict):
@@ -204,48 +174,6 @@ def _parse_content(content: Any, caps: ModelCaps) -> tuple[list[str], list[Image
         else:
             media.append(_media(item, kind, where, caps))
     return texts, media
-
-
-def _check_roles(media: list[ImageInput], caps: ModelCaps) -> bool:
-    """Apply the §1.3/§7/§9 role rules; True when this is the reference scenario."""
-    all_roles = [role for roles in _ROLES.values() for role in roles]
-    count = {role: sum(m.role == role for m in media) for role in all_roles}
-    images = count["first_frame"] + count["last_frame"] + count["reference_image"]
-    refs = count["reference_image"] + count["reference_audio"] + count["reference_video"]
-    model = caps.id
-    if images and not (caps.first_frame or caps.max_reference_images):
-        raise BadRequest(f"{model} does not accept images (text-to-video only).")
-    if count["first_frame"] > 1:
-        raise BadRequest("only one first_frame image is allowed.")
-    if count["last_frame"] > 1:
-        raise BadRequest("only one last_frame image is allowed.")
-    if count["last_frame"] and not count["first_frame"]:
-        raise BadRequest("a last_frame image needs a first_frame image.")
-    if refs and (count["first_frame"] or count["last_frame"]):
-        raise BadRequest("first_frame/last_frame images cannot be mixed with reference_image, "
-                         "reference_video or reference_audio.")  # fmt: skip
-    if count["first_frame"] and not caps.first_frame:
-        raise BadRequest(f"{model} does not accept a first_frame image.")
-    if count["last_frame"] and not caps.first_last_frame:
-        raise BadRequest(f"{model} does not accept a last_frame image.")
-    if count["reference_image"] and not caps.max_reference_images:
-        raise BadRequest(f"{model} does not accept reference_image.")
-    if count["reference_image"] > caps.max_reference_images:
-        raise BadRequest(f"{model} accepts at most {caps.max_reference_images} reference images "
-                         f"(got {count['reference_image']}).")  # fmt: skip
-    av_max = {"2.0": 3, "2.5": 10}.get(caps.family, 0)
-    for role in ("reference_audio", "reference_video"):
-        if count[role] > av_max:
-            if not av_max:
-                raise BadRequest(f"{model} does not accept {role}.")
-            raise BadRequest(f"{model} accepts at most {av_max} {role} items (got {count[role]}).")
-    if caps.family == "2.0" and count["reference_audio"] and not (images or count["reference_video"]):
-        raise BadRequest("reference_audio cannot be the only reference: add an image or a video.")
-    if caps.family == "2.5" and len(media) > 50:
-        raise BadRequest(f"{model} accepts at most 50 media items (got {len(media)}).")
-    if not caps.text_to_video and not images:
-        raise BadRequest(f"{model} needs an image (first_frame or reference_image).")
-    return refs > 0
 
 
 def _inline_flags(texts: list[str]) -> tuple[str, dict[str, str]]:
@@ -282,30 +210,28 @@ def validate_create(body: Any, *, strict: bool = False) -> Job:
         raise BadRequest("model is invalid.")
     caps = MODELS[model]
     texts, media = _parse_content(body["content"], caps)
-    reference = _check_roles(media, caps)
+    roles = [m.role for m in media]
+    reference = check_roles(roles, caps)
+    references = tuple(m for m in media if isinstance(m, MediaInput))
+    inline_totals(references, caps)
     prompt, flags = _inline_flags(texts)
 
-    resolution = _check_str(body, "resolution", ("480p", "720p", "1080p", "4k"))
-    ratio = _check_str(body, "ratio", (*ALL_RATIOS, "adaptive"))
-    duration = _check_int(body, "duration", -1, 30)
-    frames = _check_int(body, "frames", 29, 289)
-    seed = _check_int(body, "seed", -1, 4294967295)
-    _check_int(body, "execution_expires_after", 3600, 259200)
-    _check_int(body, "priority", 0, 9)
-    bools = {n: _check_bool(body, n) for n in ("camerafixed", "watermark", "generate_audio",
+    resolution = check_str(body, "resolution", ("480p", "720p", "1080p", "4k"))
+    ratio = check_str(body, "ratio", (*ALL_RATIOS, "adaptive"))
+    duration = check_int(body, "duration", -1, 30)
+    frames = check_int(body, "frames", 29, 289)
+    seed = check_int(body, "seed", -1, 4294967295)
+    check_int(body, "execution_expires_after", 3600, 259200)
+    check_int(body, "priority", 0, 9)
+    bools = {n: check_bool(body, n) for n in ("camerafixed", "watermark", "generate_audio",
                                                 "return_last_frame", "async")}  # fmt: skip
-    callback_url = _check_str(body, "callback_url")
+    callback_url = check_str(body, "callback_url")
     if callback_url is not None and not callback_url.startswith(("http://", "https://")):
         raise BadRequest("callback_url must be an http(s) URL.")
-    identifier = _check_str(body, "safety_identifier")
+    identifier = check_str(body, "safety_identifier")
     if identifier is not None and len(identifier) > 64:
-        raise BadRequest("safety_identifier is longer than 64 characters.")
-    _check_tools(body.get("tools"))
-    output_format = _check_str(body, "output_format", ("mp4", "mov"))
-    task_type = _check_str(body, "omni_reference_task_type", ("auto", "reference", "edit", "extend"))
-    if (output_format or task_type) and caps.family != "2.5":
-        name = "output_format" if output_format else "omni_reference_task_type"
-        raise BadRequest(f"{name} is only supported by doubao-seedance-2-5-260628.")
+        raise BadRequest(f"safety_identifier is longer than 64 characters ({len(identifier)}).")
+    task_type, output_format = task_options(body, caps)
 
     resolution = resolution or _weak(flags, body, "resolution", str, lambda v: v in caps.resolutions)
     resolution = resolution or caps.default_resolution
@@ -324,12 +250,7 @@ def validate_create(body: Any, *, strict: bool = False) -> Job:
     if ratio == "adaptive" and not (caps.adaptive_text_to_video or has_first):
         raise BadRequest(f"ratio adaptive needs a first_frame image on {model}.")
 
-    if task_type in ("edit", "extend"):
-        if not any(m.role == "reference_video" for m in media) or ratio != "adaptive":
-            raise BadRequest(f"omni_reference_task_type {task_type} needs a reference_video "
-                             "and ratio adaptive.")  # fmt: skip
-        if task_type == "edit" and duration != -1:
-            raise BadRequest("omni_reference_task_type edit needs duration -1.")
+    check_task_type(task_type, roles, ratio, duration)
 
     if frames is None:
         frames = _weak(flags, body, "frames", int, frames_valid)
@@ -360,7 +281,8 @@ def validate_create(body: Any, *, strict: bool = False) -> Job:
     return Job(
         model=model,
         prompt=prompt,
-        images=tuple(m for m in media if m.role in _ROLES["image_url"]),
+        images=tuple(m for m in media if isinstance(m, ImageInput)),
+        media=references,
         resolution=resolution,
         ratio=ratio,
         duration=duration,
@@ -371,6 +293,7 @@ def validate_create(body: Any, *, strict: bool = False) -> Job:
         generate_audio=bool(bools["generate_audio"]) and caps.audio,
         return_last_frame=bool(bools["return_last_frame"]) and caps.returns_last_frame,
         output_format=output_format or "mp4",
+        task_type=task_type,
         callback_url=callback_url,
         is_async=bool(bools["async"]) or callback_url is not None,
     )
@@ -380,18 +303,3 @@ def _duration_ok(duration: int, caps: ModelCaps) -> bool:
     if duration == -1:
         return caps.auto_duration
     return caps.duration_min <= duration <= caps.duration_max
-
-
-def _check_tools(tools: Any) -> None:
-    if tools is None:
-        return
-    if not isinstance(tools, list) or len(tools) > 1:
-        raise BadRequest("tools must be an array with at most one item.")
-    for tool in tools:
-        if not isinstance(tool, dict) or tool.get("type") != "web_search":
-            raise BadRequest('tools[0] must be an object with "type": "web_search".')
-        extra = sorted(set(tool) - {"type", "limit", "max_keyword", "sources"})
-        if extra:
-            raise BadRequest(f"tools[0]: unknown field {extra[0]!r}.")
-        for name in ("limit", "max_keyword"):
-            _check_int(tool, name, 1, 50)
