@@ -65,6 +65,10 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     for job in plan.jobs:
         out.print(f"[bold]{job.id}[/bold] request:")
         out.print(json.dumps(job.display_request(), ensure_ascii=False), markup=False)
+        for note in job.notes:
+            out.print(f"  note: {note}", markup=False)
+    for name, shots in plan.asset_use().items():
+        out.print(f"asset {name}: used by {', '.join(shots)}", markup=False)
     out.print(
         f"total: {plan.estimated_tokens:,} tokens, estimated cost {cost_words(plan.estimated_cost)}", markup=False
     )
