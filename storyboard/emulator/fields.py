@@ -1,8 +1,9 @@
 """Type and range checks of request-body fields, and the error they raise.
 
 Owns: ``BadRequest`` (a body that breaks a documented rule; its ``str()`` is the 400
-``bad_request`` message, docs/protocol.md §4.2) and the scalar field checks that ``validate``
-and ``references`` share, so both word their messages the same way.
+``bad_request`` message, docs/protocol.md §4.2), the scalar field checks and the base64 data-URI
+split (§9: ``data:<kind>/<format>;base64,``, format in lower case) that ``validate`` and
+``references`` share, so both word their messages the same way.
 
 Must not import anything from the package (the emulator may import only
 ``storyboard.seedance.capabilities``, and this module needs nothing of it).
@@ -10,9 +11,10 @@ Must not import anything from the package (the emulator may import only
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
-__all__ = ["BadRequest", "check_bool", "check_int", "check_str"]
+__all__ = ["BadRequest", "check_bool", "check_int", "check_str", "data_uri"]
 
 
 class BadRequest(Exception):
@@ -49,3 +51,19 @@ def check_str(body: dict[str, Any], name: str, choices: tuple[str, ...] | None =
     if choices is not None and value not in choices:
         raise BadRequest(f"{name} must be one of {', '.join(choices)} (got {value!r}).")
     return value
+
+
+def data_uri(uri: str, kind: str, formats: tuple[str, ...], where: str) -> tuple[str, bytes]:
+    """(format, bytes) of ``data:<kind>/<format>;base64,<data>`` with a format from ``formats``."""
+    head, sep, payload = uri.partition(";base64,")
+    fmt = head.removeprefix(f"data:{kind}/")
+    if not sep or not head.startswith(f"data:{kind}/") or not fmt:
+        raise BadRequest(f"{where} must look like data:{kind}/<format>;base64,<data>.")
+    if fmt != fmt.lower():
+        raise BadRequest(f"{where}: the {kind} format in a data URI must be lowercase ({fmt!r}).")
+    if fmt not in formats:
+        raise BadRequest(f"{where}: {kind} format {fmt!r} is not supported ({', '.join(formats)}).")
+    try:
+        return fmt, binascii.a2b_base64(payload)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{where}: the data URI is not valid base64.") from None

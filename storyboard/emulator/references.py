@@ -17,7 +17,6 @@ Must not import anything from the package except ``storyboard.seedance.capabilit
 
 from __future__ import annotations
 
-import binascii
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 
 from storyboard.seedance.capabilities import MODELS, ModelCaps, References
 
-from .fields import BadRequest, check_int, check_str
+from .fields import BadRequest, check_int, check_str, data_uri
 from .media import MP4_FAMILY, MediaError, MediaInfo, probe
 
 __all__ = [
@@ -95,19 +94,7 @@ def media_input(url: str, kind: str, role: str, where: str, caps: ModelCaps) -> 
     refs = caps.references
     if kind == "video_url" and (refs is None or not refs.inline_video):
         raise BadRequest(f"{where}: a reference video cannot be a data URI; give its http(s) URL.")
-    head, sep, payload = url.partition(";base64,")
-    fmt = head.removeprefix("data:audio/")
-    if not sep or not head.startswith("data:audio/") or not fmt:
-        raise BadRequest(f"{where} must look like data:audio/<format>;base64,<data>.")
-    if fmt != fmt.lower():
-        raise BadRequest(f"{where}: the audio format in a data URI must be lowercase ({fmt!r}).")
-    formats = refs.audio_formats if refs is not None else ()
-    if fmt not in formats:
-        raise BadRequest(f"{where}: audio format {fmt!r} is not supported ({', '.join(formats)}).")
-    try:
-        raw = binascii.a2b_base64(payload)
-    except (binascii.Error, ValueError):
-        raise BadRequest(f"{where}: the data URI is not valid base64.") from None
+    fmt, raw = data_uri(url, "audio", refs.audio_formats if refs is not None else (), where)
     with tempfile.TemporaryDirectory(prefix="emulator-audio-") as tmp:
         path = Path(tmp) / f"audio.{fmt}"
         path.write_bytes(raw)

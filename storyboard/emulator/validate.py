@@ -15,7 +15,6 @@ emulator is written from docs/protocol.md, never from the client or the loader.
 
 from __future__ import annotations
 
-import binascii
 import io
 import re
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from storyboard.seedance.capabilities import ALL_RATIOS, MODELS, ModelCaps, frames_valid
 
-from .fields import BadRequest, check_bool, check_int, check_str
+from .fields import BadRequest, check_bool, check_int, check_str, data_uri
 from .references import MediaInput, check_roles, check_task_type, inline_totals, media_input, task_options
 
 __all__ = ["BadRequest", "ImageInput", "Job", "MediaInput", "validate_create"]
@@ -94,19 +93,7 @@ class Job:
 
 
 def _decode_image(uri: str, where: str, caps: ModelCaps) -> Image.Image:
-    head, sep, payload = uri.partition(";base64,")
-    fmt = head.removeprefix("data:image/")
-    if not sep or not head.startswith("data:image/") or not fmt:
-        raise BadRequest(f"{where} must look like data:image/<format>;base64,<data>.")
-    if fmt != fmt.lower():
-        raise BadRequest(f"{where}: the image format in a data URI must be lowercase ({fmt!r}).")
-    allowed = _IMAGE_FORMATS + (_HEIF_FORMATS if caps.family != "1.0" else ())
-    if fmt not in allowed:
-        raise BadRequest(f"{where}: image format {fmt!r} is not supported ({', '.join(allowed)}).")
-    try:
-        raw = binascii.a2b_base64(payload)
-    except (binascii.Error, ValueError):
-        raise BadRequest(f"{where}: the data URI is not valid base64.") from None
+    _, raw = data_uri(uri, "image", _IMAGE_FORMATS + (_HEIF_FORMATS if caps.family != "1.0" else ()), where)
     if len(raw) > _MAX_IMAGE_BYTES:
         raise BadRequest(f"{where}: the image is larger than 30 MB.")
     try:
