@@ -181,8 +181,17 @@ def test_plan_shows_locked_changed_and_new(
 
 def test_the_emulator_reports_the_seed_it_used(emulator: Emulator) -> None:
     def seed_of(**extra: object) -> int:
-        body = {"model": FAST, "content": [{"type": "text", "text": "a heron"}], "frames": 29, **extra}
-        answer = httpx.post(f"{emulator.url}/seedance/videos", json=body, headers={"Authorization": "Bearer t"})
+        body = {
+            "model": FAST,
+            "content": [{"type": "text", "text": "a heron"}],
+            "frames": 29,
+            "resolution": "480p",
+            **extra,
+        }
+        # A sync create answers once the clip is made: on a loaded machine that exceeds httpx's 5 s default.
+        answer = httpx.post(
+            f"{emulator.url}/seedance/videos", json=body, headers={"Authorization": "Bearer t"}, timeout=60
+        )
         assert answer.status_code == 200, answer.text
         return int(answer.json()["data"]["seed"])
 
