@@ -135,7 +135,10 @@ def _check_generation(view: ShotView, caps: ModelCaps, report: Report) -> None:
         )
     ratio = view.ratio
     has_image = bool(view.images())
-    if ratio == "adaptive" and not has_image and not caps.adaptive_text_to_video:
+    # an edit/extend shot's adaptive is implied by its task type, which has its own error when the
+    # model cannot take it: one mistake, one line
+    implied = view.task_type in ("edit", "extend") and view.shot.ratio is None
+    if ratio == "adaptive" and not has_image and not caps.adaptive_text_to_video and not implied:
         report(
             view.origin("ratio"),
             f"adaptive needs an image on {caps.id} (text-to-video takes a fixed ratio)",

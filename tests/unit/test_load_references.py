@@ -270,6 +270,15 @@ CASES: list[tuple[str, str, list[str]]] = [
         """), ["4:5: shots[0]: its inline media make a 68.0 MB request; the API takes at most 64 MB "
                "(give big files as url:)"]),
     # --- task types ------------------------------------------------------------------------------
+    # one mistake, one line: the adaptive ratio extend implies is not reported on a 1.0 model again
+    ("extend-on-1.0", board(f"""
+        - model: {M20}
+          prompt: x
+        - model: doubao-seedance-1-0-pro-250528
+          prompt: y
+          chain: extend
+        """), ["8:12: shots[1].chain: chain: extend is not available for doubao-seedance-1-0-pro-250528 (only "
+               f"{M25})"]),
     ("extend-on-2.0", board(f"""
         - model: {M20}
           prompt: x
