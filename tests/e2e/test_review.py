@@ -11,6 +11,7 @@ n})`` asserts each panel shows its n takes (and ``look_at`` plays every one of t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -82,9 +83,10 @@ def test_quickstart_review_page_plays_in_chromium_and_says_locked_on_the_second_
 
     # unchanged and pinned by the lockfile written above: every shot is "locked", nothing is paid
     assert main(["render", str(board), "--quiet"]) == 0
-    seen = look_at(chromium, page, "quickstart-locked")
-    check_page(seen, ["perch", "look", "fly"], ["locked"] * 3)
-    assert sorted((out / "quickstart.review").glob("*.mp4")) == clips
+    assert re.findall(r'data-shot="(\w+)" data-state="(\w+)"', page.read_text()) == [
+        ("perch", "locked"), ("look", "locked"), ("fly", "locked"),
+    ]  # fmt: skip
+    assert sorted((out / "quickstart.review").glob("*.mp4")) == clips  # the same clips: nothing copied again
 
 
 def test_failed_render_shows_the_failure_in_place(
@@ -95,20 +97,19 @@ def test_failed_render_shows_the_failure_in_place(
   - {id: a, prompt: "shot a", images: [{path: media/bird.jpg}]}
   - {id: b, prompt: "shot b <b>loud</b>", chain: true}
   - {id: c, prompt: "shot c", chain: true}
-  - {id: e, prompt: "shot e"}
 """
     board = write_board(tmp_path, shots)
     assert main(["render", str(board), "--quiet"]) == 1
     out = tmp_path / "out"
     assert not (out / "t.mp4").exists()
     seen = look_at(chromium, out / "t.html", "failed")
-    check_page(seen, ["a", "b", "c", "e"], ["generated", "failed", "blocked", "generated"])
+    check_page(seen, ["a", "b", "c"], ["generated", "failed", "blocked"])
     assert not seen.has_video
     assert seen.header_error is not None and 'shot "b" failed: ' in seen.header_error
     errors = {p["id"]: p["error"] for p in seen.panels}
     assert "OutputVideoSensitiveContentDetected" in errors["b"]
     assert errors["c"] == "not generated: it needs b, which did not finish"
-    assert errors["a"] is None and errors["e"] is None
+    assert errors["a"] is None
     assert not (out / "t.jpg").exists() and not (out / "t.sheet.jpg").exists()
 
 

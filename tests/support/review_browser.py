@@ -35,8 +35,7 @@ _LOOK = """async () => {
     v.playbackRate = 16;
     v.play().catch(e => end('play failed: ' + e));
   });
-  const videos = [];
-  for (const v of document.querySelectorAll('video')) videos.push(await play(v));
+  const videos = await Promise.all([...document.querySelectorAll('video')].map(play));
   return {
     images: [...document.images].map(i => ({src: i.getAttribute('src'), width: i.naturalWidth})),
     videos,
