@@ -1,4 +1,4 @@
-"""Still pictures of clips and videos: thumbnails, a poster frame and a labelled contact sheet.
+"""Still pictures of clips and videos: thumbnails, frames of a finished video, a contact sheet.
 
 Owns: pulling frames out of a video file with the bundled ffmpeg (a clip's first and last frame
 in one run; any set of frames of a finished video in one decoding pass) and laying frames out as
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +30,6 @@ __all__ = [
     "clip_ends",
     "contact_sheet",
     "frames_at",
-    "poster",
 ]
 
 THUMB_WIDTH = 320  # pixels: a thumbnail, and a contact sheet tile
@@ -81,13 +79,6 @@ def frames_at(video: Path, frames: Sequence[int], folder: Path, *, width: int | 
     if missing:
         raise AssembleError(f"frames of {video.name}: frame {missing[0]} is beyond its end")
     return [files[n] for n in frames]
-
-
-def poster(video: Path, frame: int, dest: Path) -> None:
-    """Frame number `frame` of `video`, full size, as the JPEG `dest`."""
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".poster-") as work:
-        (still,) = frames_at(video, [frame], Path(work), width=None)
-        still.replace(dest)
 
 
 def contact_sheet(tiles: Sequence[tuple[Path, str]], dest: Path) -> tuple[int, int]:

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from test_render import ROOT, use, write_board
@@ -46,6 +47,10 @@ def check_page(seen: Seen, shots: list[str], states: list[str], *, takes: Mappin
             assert abs(video["duration"] - video["seconds"]) < CLIP_TOLERANCE, video
         assert abs(video["at"] - video["duration"]) < 0.05, video  # played to the end
     assert seen.screenshot.stat().st_size > 10_000
+
+
+def _review(out: Path, shot: str, which: str) -> list[Path]:
+    return sorted((out / "quickstart.review").glob(f"{shot}-t1-*.{which}.jpg"))
 
 
 def test_quickstart_review_page_plays_in_chromium_and_says_locked_on_the_second_render(
@@ -80,6 +85,10 @@ def test_quickstart_review_page_plays_in_chromium_and_says_locked_on_the_second_
     clips = sorted((out / "quickstart.review").glob("*.mp4"))
     assert [c.name.split("-t1-")[0] for c in clips] == ["01-perch", "02-look", "03-fly"]
     assert [c.read_bytes() for c in clips] == [Path(s["clip"]).read_bytes() for s in report["shots"]]
+    # a chained shot starts on its upstream's last frame: the two thumbnails show one picture
+    last, first = (np.asarray(Image.open(f), dtype=float) for f in (*_review(out, "01-perch", "last"),
+                                                                        *_review(out, "02-look", "first")))  # fmt: skip
+    assert np.abs(last - first).mean() < 8  # (twice lossy: ~3.5; two different frames of these clips: 20+)
 
     # unchanged and pinned by the lockfile written above: every shot is "locked", nothing is paid
     assert main(["render", str(board), "--quiet"]) == 0

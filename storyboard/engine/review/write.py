@@ -138,18 +138,19 @@ def _take_files(review: Review) -> set[Path]:
 
 def _video_extras(review: Review, assembled: _Assembled) -> dict[str, Path]:
     """Poster, contact sheet and (when the storyboard has captions) subtitles of a made video."""
-    from storyboard.assemble.stills import contact_sheet, frames_at, poster
+    from storyboard.assemble.stills import contact_sheet, frames_at
     from storyboard.assemble.subtitles import srt, vtt
     from storyboard.assemble.timeline import CaptionCue
 
     files = beside(review.output)
     # the middle of each shot: past any fade or crossfade, on the picture the shot is about
     middles = [round(c.out_start * assembled.fps) + c.frames // 2 for c in assembled.clips]
-    _place(files.poster, lambda tmp: poster(review.output, middles[0], tmp))
-    with tempfile.TemporaryDirectory(dir=files.folder, prefix=".sheet-") as work:
-        stills = frames_at(review.output, middles, Path(work))
+    with tempfile.TemporaryDirectory(dir=files.folder, prefix=".stills-") as work:
+        # full size, in one decoding pass: the first is the poster, the sheet scales them all
+        stills = frames_at(review.output, middles, Path(work), width=None)
         tiles = [(still, p.id) for still, p in zip(stills, review.panels, strict=True)]
         _place(files.sheet, lambda tmp: contact_sheet(tiles, tmp))
+        _place(files.poster, functools.partial(shutil.copyfile, stills[0]))
     extras = {"poster": files.poster, "sheet": files.sheet}
     if assembled.captions:
         cues: list[CaptionCue] = [{"clip": c.clip, "start": c.start, "end": c.end, "text": c.text}
