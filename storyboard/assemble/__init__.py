@@ -28,10 +28,12 @@ from .compose import render_frames
 from .encoder import Encoder
 from .fastpath import copy_join, fast_path_blocker
 from .probe import ClipInfo, probe, probe_audio
-from .timeline import AssemblyReport, ClipSpec, Timeline, build_timeline, output_size
+from .timeline import AssemblyReport, CaptionCue, ClipSpec, Timeline, build_timeline, output_size
 from .workdir import sweep_stale_work, work_prefix
 
-__all__ = ["AssemblyReport", "ClipInfo", "ClipSpec", "assemble", "probe", "sweep_stale_work", "work_prefix"]
+__all__ = [
+    "AssemblyReport", "CaptionCue", "ClipInfo", "ClipSpec", "assemble", "probe", "sweep_stale_work", "work_prefix",
+]  # fmt: skip
 
 
 def _resolve(path: str | Path, base_dir: Path) -> Path:
@@ -153,7 +155,7 @@ def assemble(
         path=dest, method=method, reason=reason,
         duration=written.duration, frames=written.frames, width=written.width,
         height=written.height, fps=written.fps, has_audio=written.has_audio,
-        clips=[p.summary(timeline.fps) for p in timeline.placed],
+        clips=[p.summary(timeline.fps) for p in timeline.placed], captions=timeline.captions(),
     )  # fmt: skip
 
 

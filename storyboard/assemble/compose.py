@@ -125,8 +125,12 @@ def render_frames(timeline: Timeline, output: Output, base_dir: Path, scale: flo
                 first = timeline.placed[seg.parts[0]]
                 clip, t0 = clips.drawn(first.index), (seg.start - first.out_start) / fps
                 if len(seg.parts) == 2:
-                    second = clips.drawn(seg.parts[1])
-                    clip, t0 = _crossfade(clip, second, t0, seg.frames, fps, size), 0.0
+                    # the overlap may be cut in several segments (a caption or fade starting in
+                    # it): place both clips for the whole overlap, then start where `seg` does
+                    b = timeline.placed[seg.parts[1]]
+                    offset = (b.out_start - first.out_start) / fps
+                    clip = _crossfade(clip, clips.drawn(b.index), offset, b.xfade_in, fps, size)
+                    t0 = (seg.start - b.out_start) / fps
                 for j in range(seg.frames):
                     encoder.write_rgb(clip.get_frame(t0 + j / fps))
                 drawn_frames += seg.frames

@@ -26,7 +26,9 @@ from storyboard.spec.model import Caption, Output, Transition, TransitionKind, T
 
 from .probe import ClipInfo
 
-__all__ = ["AssemblyReport", "ClipSpec", "ClipSummary", "Placed", "Segment", "Timeline", "build_timeline"]
+__all__ = [
+    "AssemblyReport", "CaptionCue", "ClipSpec", "ClipSummary", "Placed", "Segment", "Timeline", "build_timeline",
+]  # fmt: skip
 
 TITLE = -1  # segment part index of the title card
 PREVIEW_MAX_HEIGHT = 480
@@ -62,6 +64,16 @@ class ClipSummary(TypedDict):
     has_audio: bool
 
 
+class CaptionCue(TypedDict):
+    """A caption as the finished video shows it: seconds on the output timeline."""
+
+    clip: int
+    """Index of the clip it belongs to."""
+    start: float
+    end: float
+    text: str
+
+
 @dataclass(frozen=True)
 class AssemblyReport:
     """What ``assemble`` wrote and how; ``clips`` has one dict per input clip."""
@@ -76,6 +88,7 @@ class AssemblyReport:
     fps: float
     has_audio: bool
     clips: list[ClipSummary] = field(default_factory=list)
+    captions: list[CaptionCue] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -151,13 +164,33 @@ class Timeline:
     def duration(self) -> float:
         return self.total_frames / self.fps
 
+    def caption_span(self, p: Placed) -> tuple[int, int] | None:
+        """Output frames ``[a, b)`` that show clip ``p``'s caption (None: it has none).
+
+        The one place caption timing is worked out: drawing and the exported cues both use it.
+        """
+        cap = p.spec.caption
+        if cap is None:
+            return None
+        end = p.frames if cap.end is None else min(p.frames, round(cap.end * self.fps))
+        return p.out_start + round(cap.start * self.fps), p.out_start + end
+
+    def captions(self) -> list[CaptionCue]:
+        """Every shown caption as a cue on the output timeline, in order."""
+        cues: list[CaptionCue] = []
+        for p in self.placed:
+            span = self.caption_span(p)
+            if span is not None and p.spec.caption is not None and span[0] < span[1]:
+                a, b = span
+                cues.append({"clip": p.index, "start": round(a / self.fps, 6), "end": round(b / self.fps, 6),
+                             "text": p.spec.caption.text})  # fmt: skip
+        return cues
+
     def _drawn_spans(self, p: Placed) -> list[tuple[int, int]]:
         """Output frame ranges of clip ``p`` that carry a fade or its caption."""
         spans = [(p.out_start, p.out_start + p.black_in), (p.out_end - p.black_out, p.out_end)]
-        cap = p.spec.caption
-        if cap is not None:
-            end = p.frames if cap.end is None else min(p.frames, round(cap.end * self.fps))
-            spans.append((p.out_start + round(cap.start * self.fps), p.out_start + end))
+        if (caption := self.caption_span(p)) is not None:
+            spans.append(caption)
         return [(a, b) for a, b in spans if a < b]
 
     def segments(self) -> list[Segment]:

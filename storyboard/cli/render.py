@@ -35,6 +35,7 @@ from storyboard.cli.remote import add_remote, open_cache, remote_summary
 from storyboard.cli.sharding import Sharding, add_shard_flags, apply_shard
 from storyboard.engine.plan import ShotJob
 from storyboard.engine.render import BatchResult, RenderOptions, render
+from storyboard.engine.review import write_reviews
 from storyboard.engine.scheduler import PollPolicy
 from storyboard.engine.settle import Blocked, Cached, Force, Generate, Planned, Refused, Resume, settle_plan
 from storyboard.engine.variants import Batch, load_batch
@@ -313,12 +314,18 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_FAILED
     if sharding.shard is None:  # a shard sees a slice: the merge of all shards is the batch
         write_lock(batch, lock_path, lock, result, frozen=args.frozen, preview=args.preview, err=err, quiet=args.quiet)
+    pages = {}
+    for written in write_reviews(batch, result, lock, preview=args.preview):
+        if written.page is None:
+            err.print(f"warning: {written.video}: review page not written: {written.error}", style="yellow",
+                      markup=False)  # fmt: skip
+        pages[written.video] = written.page
     for warning in cache.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
     if not args.quiet and (remote_line := remote_summary(cache)):
         err.print(remote_line, markup=False)
     if len(result.videos) == 1 and sharding.shard is None:
-        return _single(result, args, out, err)
+        return _single(result, args, out, err, pages.get(result.videos[0].variant.name))
     summary = _summary(result, None if args.quiet else out, sharding)
     for video in result.failed:
         err.print(f"{video.variant.label}: {video.error}", style="red", markup=False)
@@ -330,15 +337,19 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def _single(result: BatchResult, args: argparse.Namespace, out: Console, err: Console) -> int:
+def _single(result: BatchResult, args: argparse.Namespace, out: Console, err: Console, page: Path | None) -> int:
     video = result.videos[0]
+    review = f"review: {page}" if page is not None else ""
     if video.result is None:
         err.print(video.error, style="red", markup=False)
+        if review and not args.quiet:
+            err.print(review, markup=False)
         return EXIT_FAILED
     totals = video.result.report.totals
     if not args.quiet and not args.json_events:
         err.print(
-            f"{totals.generated} generated, {totals.cached} from cache; report: {video.result.report_path}",
+            f"{totals.generated} generated, {totals.cached} from cache; report: {video.result.report_path}"
+            + (f"; {review}" if review else ""),
             markup=False,
         )
     out.print(str(video.result.output), markup=False)

@@ -147,6 +147,8 @@ def _assembly_key(
         "output": loaded.board.output.model_dump(mode="json"),
         "files": [sha256_file(f) if f and f.is_file() else None for f in files],
         "preview": preview,
+        # records older than this one lack the caption cues the review exports: assemble again
+        "record": 2,
     }
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 

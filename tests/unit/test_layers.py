@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
         "storyboard.seedance",
         "storyboard.spec",
         "storyboard.store",
-        "storyboard.assemble",  # only inside finish, when a video is assembled (MoviePy)
+        "storyboard.assemble",  # only inside finish and review functions, when a video is made or reviewed
     },
     "storyboard.assemble": {"storyboard.errors", "storyboard.spec.model"},
     "storyboard.emulator": {"storyboard.seedance.capabilities"},
