@@ -1,7 +1,8 @@
 """One video: its shots' cached clips -> the assembled output and its report.
 
-Owns: turning a storyboard's shots into assembly clips (trims, transitions, captions, volume,
-seamless joins where a shot starts on the previous shot's last frame), skipping assembly when
+Owns: turning a storyboard's shots into assembly clips (the picked take of each; trims,
+transitions, captions, volume, seamless joins where a shot starts on the previous shot's last
+frame), skipping assembly when
 the output on disk is already exactly what it would make, and fetching a music URL into the
 cache. The report's shape is ``report``'s. MoviePy arrives only through assembly, imported when
 a video is assembled. Prints nothing; must not import the scheduler's callers (render, CLI).
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from storyboard.engine import report
-from storyboard.engine.plan import Plan, canonical_json
+from storyboard.engine.plan import Plan, ShotJob, canonical_json
 from storyboard.engine.scheduler import ShotOutcome
 from storyboard.engine.service import VideoService
 from storyboard.spec.load import Loaded
@@ -79,20 +80,19 @@ def finish_video(
 
     started = time.monotonic()
     board = loaded.board
+    picked = plan.picked  # one job per shot: the take the video uses
     clips = [
         ClipSpec(
             path=_entry(outcomes[job.id]).clip,
-            trim=board.setting(index, "trim"),
-            transition=board.setting(index, "transition"),
-            caption=board.setting(index, "caption"),
-            volume=_or(board.setting(index, "volume"), 1.0),
-            continues_previous=_continues_previous(plan, index),
+            trim=board.setting(job.index, "trim"),
+            transition=board.setting(job.index, "transition"),
+            caption=board.setting(job.index, "caption"),
+            volume=_or(board.setting(job.index, "volume"), 1.0),
+            continues_previous=_continues_previous(picked, position),
         )
-        for index, job in enumerate(plan.jobs)
+        for position, job in enumerate(picked)
     ]
-    key = _assembly_key(
-        loaded, clips, [_entry(outcomes[j.id]).meta.clip_sha256 for j in plan.jobs], music_file, preview
-    )
+    key = _assembly_key(loaded, clips, [_entry(outcomes[j.id]).meta.clip_sha256 for j in picked], music_file, preview)
     rpath = report.report_path(output)
     previous = report.read_assembly(rpath)
     if previous is not None and previous.key == key and _sha256_or_none(output) == previous.output_sha256:
@@ -100,7 +100,17 @@ def finish_video(
     else:
         done = assemble(clips, board.output, output, base_dir=loaded.base_dir, music_file=music_file, preview=preview)
         assembly = report.AssemblyRecord(key=key, output_sha256=sha256_file(output), details=done.to_dict())
-    shots = tuple(report.shot_report(job, outcomes[job.id], owned=job.id in owned) for job in plan.jobs)
+    shots = tuple(
+        report.shot_report(
+            job,
+            outcomes[job.id],
+            owned=job.id in owned,
+            takes=tuple(
+                report.take_report(t, outcomes[t.id], owned=t.id in owned) for t in plan.jobs if t.shot == job.shot
+            ),
+        )
+        for job in picked
+    )
     video = report.VideoReport(
         storyboard=str(loaded.file),
         output=str(output),
@@ -160,11 +170,11 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def _continues_previous(plan: Plan, index: int) -> bool:
-    """True when shot `index` starts on the previous shot's last frame (a chained join)."""
-    if index == 0:
+def _continues_previous(shots: Sequence[ShotJob], position: int) -> bool:
+    """True when `shots[position]` starts on the previous shot's last frame (a chained join)."""
+    if position == 0:
         return False
-    job, previous = plan.jobs[index], plan.jobs[index - 1].id
+    job, previous = shots[position], shots[position - 1].id
     return [c.upstream for c in job.chained if c.role == "first_frame"] == [previous]
 
 

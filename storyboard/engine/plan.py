@@ -1,7 +1,9 @@
 """Planning: a loaded storyboard -> the exact API request per shot, its cache key and its cost.
 
 Owns: building each shot's request body (defaults resolved, local images as data URIs, frames
-taken from other shots left as slots the render fills), the dependency graph, the cache key
+taken from other shots left as slots the render fills), one job per take of a shot (seeds and
+the pick are ``takes``'s rules; a chained frame comes from the picked take), the dependency
+graph, the cache key
 (sha256 of canonical JSON of the resolved request with image *content* hashes, the upstream
 shot's key for a chained frame, and the service identity) and token/cost estimates. Pure apart
 from reading local image files. Must not import the client, render, assemble or the CLI.
@@ -11,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from storyboard.engine import lastframe
+from storyboard.engine.takes import picked_take, take_id, take_seed
 from storyboard.seedance.capabilities import (
     MODELS,
     PRICE_CURRENCY,
@@ -51,7 +54,7 @@ class ChainedFrame:
 
 @dataclass(frozen=True)
 class ShotJob:
-    """One shot as one API task."""
+    """One take of one shot as one API task (most shots have one take: the job is the shot)."""
 
     id: str
     index: int
@@ -69,6 +72,14 @@ class ShotJob:
     estimated_tokens: int
     estimated_cost: float | None
     has_audio: bool
+    shot: str
+    """The storyboard's shot id (`id` is the job's: ``shot#k`` for take k ≥ 2, prefixed in a batch)."""
+    take: int
+    """Which take of the shot this is (1-based)."""
+    takes: int
+    """How many takes the shot has."""
+    picked: bool
+    """The take the video uses, and the one chained shots take their frame from."""
     digests: dict[str, str] = field(default_factory=dict, repr=False)
     """data URI -> short description, for display."""
 
@@ -93,6 +104,11 @@ class ShotJob:
             "frames": self.frames,
             "estimated_tokens": self.estimated_tokens,
             "estimated_cost": self.estimated_cost,
+            "shot": self.shot,
+            "take": self.take,
+            "takes": self.takes,
+            "picked": self.picked,
+            "seed": self.request.get("seed"),
         }
 
 
@@ -114,6 +130,11 @@ class Plan:
 
     def job(self, shot_id: str) -> ShotJob:
         return next(j for j in self.jobs if j.id == shot_id)
+
+    @property
+    def picked(self) -> tuple[ShotJob, ...]:
+        """The job of each shot that the video uses (its picked take), in storyboard order."""
+        return tuple(j for j in self.jobs if j.picked)
 
     def dependants(self, shot_id: str) -> set[str]:
         """Shots that need `shot_id`'s frame, directly or through others."""
@@ -149,18 +170,48 @@ def _digest(info: ImageInfo) -> str:
     return f"data:{info.mime};base64,<{info.size} bytes, {info.width}x{info.height}, sha256:{info.sha256[:12]}>"
 
 
-def make_plan(loaded: Loaded, *, service: str) -> Plan:
-    """Plan every shot of a loaded (valid) storyboard for the service named `service`."""
+def make_plan(
+    loaded: Loaded, *, service: str, picks: Mapping[str, int] | None = None, takes: int | None = None
+) -> Plan:
+    """Plan every shot of a loaded (valid) storyboard for the service named `service`.
+
+    `picks`: the take each shot uses (the lockfile's; default take 1); `takes`: --takes, which
+    overrides every shot's and the defaults' ``takes``.
+    """
     board = loaded.board
     all_views = views(board)
     chained_from = {ref.from_ for v in all_views for _, ref in v.images() if ref.from_}
     jobs: dict[str, ShotJob] = {}
+    picked: dict[str, ShotJob] = {}  # shot id -> its picked take: what a chained frame comes from
     for view in all_views:
-        jobs[view.id] = _job(view, loaded, service, jobs, view.id in chained_from)
+        count = takes or view.value("takes") or 1
+        pick = picked_take(picks or {}, view.id, count)
+        first = _job(view, loaded, service, picked, view.id in chained_from, _Take(1, count, pick))
+        shot_jobs = [first] + [
+            _job(view, loaded, service, picked, view.id in chained_from, _Take(k, count, pick), first.cache_key)
+            for k in range(2, count + 1)
+        ]
+        jobs.update((j.id, j) for j in shot_jobs)
+        picked[view.id] = shot_jobs[pick - 1]
     return Plan(board.name, service, tuple(jobs.values()))
 
 
-def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob], chained_from: bool) -> ShotJob:
+@dataclass(frozen=True)
+class _Take:
+    number: int
+    count: int
+    pick: int
+
+
+def _job(
+    view: ShotView,
+    loaded: Loaded,
+    service: str,
+    done: dict[str, ShotJob],
+    chained_from: bool,
+    take: _Take,
+    first_key: str = "",
+) -> ShotJob:
     caps = MODELS[view.model]
     images: list[ImageInput] = []
     keyed: list[object] = [{"type": "text", "text": view.shot.prompt}]
@@ -188,7 +239,10 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
         keyed.append({"image": key_part, "role": ref.role})
 
     options: Options = {}
-    for name in ("seed", "camerafixed", "watermark", "execution_expires_after"):
+    seed = take_seed(view.value("seed"), take.number, first_key)
+    if seed is not None:
+        options["seed"] = seed
+    for name in ("camerafixed", "watermark", "execution_expires_after"):
         if view.value(name) is not None:
             options[name] = view.value(name)
     audio = bool(view.value("generate_audio")) and caps.audio
@@ -221,7 +275,7 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
     }
     cache_key = hashlib.sha256(canonical_json(key_doc).encode()).hexdigest()
     return ShotJob(
-        id=view.id,
+        id=take_id(view.id, take.number),
         index=view.index,
         request=request,
         chained=tuple(chained),
@@ -235,5 +289,9 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
         estimated_tokens=tokens,
         estimated_cost=cost,
         has_audio=audio,
+        shot=view.id,
+        take=take.number,
+        takes=take.count,
+        picked=take.number == take.pick,
         digests=digests,
     )
