@@ -51,14 +51,14 @@ def changed_jobs(before: Plan, after: Plan) -> list[ShotJob]:
     return [j for j in after.jobs if j.cache_key not in keys]
 
 
-def stale_picks(plan: Plan, lock: Lockfile | None) -> list[str]:
-    """A warning for each lockfile pick beyond its shot's takes (the plan used take 1 instead)."""
+def stale_picks(plan: Plan, lock: Lockfile | None, label: str) -> list[Issue]:
+    """A warning for each pick of `lock` (named `label`) beyond its shot's takes: the plan used take 1."""
     if lock is None:
         return []
     takes = _takes(plan)
     return [
-        f'the lockfile picks take {take} of shot "{shot}", which has {takes[shot]} take'
-        f"{'s' if takes[shot] != 1 else ''} now: using take 1 (the pick is kept)"
+        Issue(label, 0, 0, f"picks.{shot}", f'picks take {take}, but shot "{shot}" has {takes[shot]} take'
+              f"{'s' if takes[shot] != 1 else ''} now: the video uses take 1 (the pick is kept)", "warning")
         for shot, take in lock.picks
         if shot in takes and take > takes[shot]
-    ]
+    ]  # fmt: skip
