@@ -80,6 +80,8 @@ class ShotReport:
     """As the service reported them (None when it did not say)."""
     estimated_tokens: int
     generation_seconds: float | None
+    shot: str
+    """The shot id (`id` is the picked take's job id: ``shot#k`` for take k ≥ 2)."""
     take: int
     """The take the video uses (its clip is `clip`); 1 for a shot without takes."""
     takes: tuple[TakeReport, ...]
@@ -222,6 +224,7 @@ def shot_report(job: ShotJob, outcome: ShotOutcome, *, owned: bool, takes: tuple
         tokens=entry.meta.tokens,
         estimated_tokens=job.estimated_tokens,
         generation_seconds=timing,
+        shot=job.shot,
         take=job.take,
         takes=takes or (take_report(job, outcome, owned=owned),),
     )
