@@ -120,10 +120,15 @@ def _where(cache: TieredCache) -> str:
 
 
 def _pull(args: argparse.Namespace, cache: TieredCache, out: Console, err: Console) -> int:
+    from storyboard.cli.locked import read_lock
     from storyboard.engine.variants import load_batch
 
     assert cache.remote is not None
-    batch = load_batch(args.file, sets_from_args(args), service=service_identity(ServiceConfig.from_env()))
+    _path, lock = read_lock(args.file)  # the picked takes decide the chained shots' keys
+    batch = load_batch(
+        args.file, sets_from_args(args), service=service_identity(ServiceConfig.from_env()),
+        picks=lock.pick_map if lock is not None else None,
+    )  # fmt: skip
     cache.remote.require()
     found: dict[str, list[str]] = {"local": [], "remote": [], "miss": []}
     for job in batch.plan.jobs:
@@ -232,13 +237,16 @@ def _verify(args: argparse.Namespace, cache: TieredCache, out: Console, err: Con
 def _used_keys(args: argparse.Namespace, services: Iterable[str]) -> set[str]:
     """Every cache key the given storyboards need, for every service that made an entry (keys
     include the service, and gc must not judge a real clip by emulator keys)."""
+    from storyboard.cli.locked import read_lock
     from storyboard.engine.variants import load_batch
 
     sets = sets_from_args(args)
     keys: set[str] = set()
     for file in args.files:
+        _path, lock = read_lock(file)  # a pick changes the keys of the shots chained from it
+        picks = lock.pick_map if lock is not None else None
         for service in services:
-            keys.update(job.cache_key for job in load_batch(file, sets, service=service).plan.jobs)
+            keys.update(job.cache_key for job in load_batch(file, sets, service=service, picks=picks).plan.jobs)
     return keys
 
 

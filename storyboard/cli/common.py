@@ -16,13 +16,15 @@ from rich.console import Console
 from storyboard.errors import Issue
 from storyboard.seedance.capabilities import PRICE_CURRENCY
 from storyboard.seedance.config import ServiceConfig
+from storyboard.spec.model import MAX_TAKES
 from storyboard.spec.variables import VariableSet, variable_sets
 
 if TYPE_CHECKING:
     from storyboard.spec.load import Loaded
 
 __all__ = [
-    "EXIT_FAILED", "EXIT_FROZEN", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE", "add_vars", "cost_words",
+    "EXIT_FAILED", "EXIT_FROZEN", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE", "add_takes", "add_vars",
+    "cost_words",
     "print_issues", "print_warnings", "service_identity", "sets_from_args",
 ]  # fmt: skip
 
@@ -38,6 +40,24 @@ def add_vars(p: argparse.ArgumentParser) -> None:
         help="set a template variable (overrides vars: and --vars); repeatable",
     )  # fmt: skip
     p.add_argument("--vars", metavar="FILE", help="YAML or JSON mapping of template variables")
+
+
+def add_takes(p: argparse.ArgumentParser) -> None:
+    """The --takes flag of every command that plans a storyboard."""
+    p.add_argument(
+        "--takes", type=_takes, metavar="N",
+        help=f"generate N takes of every shot (1 to {MAX_TAKES}), overriding takes: in the file",
+    )  # fmt: skip
+
+
+def _takes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of takes (got {text!r})") from None
+    if not 1 <= value <= MAX_TAKES:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_TAKES} takes (got {value})")
+    return value
 
 
 def print_issues(issues: Sequence[Issue], console: Console) -> None:

@@ -13,14 +13,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from storyboard.cli.common import EXIT_FROZEN, cost_words
-from storyboard.engine.lockfile import after_render, batch_lockfile_path, frozen_refusals
+from storyboard.cli.common import EXIT_FROZEN, cost_words, print_issues
+from storyboard.engine.lockfile import after_render, frozen_refusals
+from storyboard.engine.picks import stale_picks
 from storyboard.engine.plan import ShotJob, estimated_cost
 from storyboard.engine.render import BatchResult
 from storyboard.engine.variants import Batch
-from storyboard.store.lockfile import Lockfile, read_lockfile
+from storyboard.store.lockfile import Lockfile, lockfile_path, read_lockfile
 
-__all__ = ["add_flag", "check_frozen", "read_lock", "write_lock"]
+__all__ = ["add_flag", "check_frozen", "print_stale_picks", "read_lock", "write_lock"]
 
 
 def add_flag(p: argparse.ArgumentParser) -> None:
@@ -32,10 +33,16 @@ def add_flag(p: argparse.ArgumentParser) -> None:
     )
 
 
-def read_lock(batch: Batch) -> tuple[Path, Lockfile | None]:
-    """The batch's lockfile path and its contents (None when absent; ConfigError when broken)."""
-    path = batch_lockfile_path(batch)
+def read_lock(file: str) -> tuple[Path, Lockfile | None]:
+    """The lockfile of storyboard `file` and its contents (None when absent; ConfigError when
+    broken): read before planning, since its picks choose the takes chained shots start from."""
+    path = lockfile_path(Path(file))
     return path, read_lockfile(path)
+
+
+def print_stale_picks(batch: Batch, path: Path, lock: Lockfile | None, err: Console) -> None:
+    """Warn about each pick of the lockfile that the storyboard's takes no longer reach."""
+    print_issues(stale_picks(batch.variants[0].plan, lock, str(path)), err)
 
 
 def check_frozen(

@@ -1,5 +1,6 @@
 """`storyboard plan FILE`: each shot's exact request, dependencies, cache key, cost and state against
-the lockfile (locked / changed / new); sends nothing.
+the lockfile (locked / changed / new), every take of a shot with takes on a line of its own (the
+total counts them all); sends nothing.
 
 Part of the command-line layer.
 """
@@ -14,7 +15,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from storyboard.cli.common import EXIT_OK, add_vars, cost_words, print_warnings, service_identity, sets_from_args
+from storyboard.cli.common import (
+    EXIT_OK,
+    add_takes,
+    add_vars,
+    cost_words,
+    print_warnings,
+    service_identity,
+    sets_from_args,
+)
 from storyboard.seedance.capabilities import PRICE_CURRENCY, PRICE_SOURCE
 from storyboard.seedance.config import ServiceConfig
 
@@ -29,17 +38,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("plan", help="show each shot's API request, cache key and cost; send nothing")
     p.add_argument("file", metavar="FILE")
     add_vars(p)
+    add_takes(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from storyboard.engine.lockfile import batch_lockfile_path, lock_state
+    from storyboard.cli.locked import print_stale_picks, read_lock
+    from storyboard.engine.lockfile import lock_state
     from storyboard.engine.variants import load_batch
-    from storyboard.store.lockfile import read_lockfile
 
-    batch = load_batch(args.file, sets_from_args(args), service=service_identity(ServiceConfig.from_env()))
+    lock_path, lock = read_lock(args.file)  # its picks choose the takes chained shots start from
+    batch = load_batch(
+        args.file, sets_from_args(args), service=service_identity(ServiceConfig.from_env()),
+        picks=lock.pick_map if lock is not None else None, takes=args.takes,
+    )  # fmt: skip
     print_warnings((v.loaded for v in batch.variants), err)
-    lock = read_lockfile(batch_lockfile_path(batch))
+    print_stale_picks(batch, lock_path, lock, err)
     if len(batch.variants) > 1:
         return _plan_variants(batch, lock, args.json, out)
     plan = batch.plan
@@ -51,24 +65,32 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print_json(json.dumps(doc, ensure_ascii=False))
         return EXIT_OK
     # user text goes through escape(): "[draft]" in a name is text, not rich markup
-    table = Table(title=escape(f"{plan.name}: {len(plan.jobs)} shots ({plan.service})"))
-    for column in ("shot", "model", "size", "length", "needs", "tokens", f"cost {PRICE_CURRENCY}", "cache key", "lock"):
+    shots = len(plan.picked)
+    takes = f", {len(plan.jobs)} clips with takes" if len(plan.jobs) > shots else ""
+    table = Table(title=escape(f"{plan.name}: {shots} shots{takes} ({plan.service})"))
+    columns = ["shot", "model", "size", "length", "needs", "tokens", f"cost {PRICE_CURRENCY}", "cache key", "lock"]
+    if takes:  # a column only a storyboard with takes needs
+        columns.insert(1, "take")
+    for column in columns:
         table.add_column(column, no_wrap=True)
     for job in plan.jobs:
         length = f"{job.seconds:g} s / {job.frames} fr"
         cost = "n/a" if job.estimated_cost is None else f"{job.estimated_cost:.4f}"
-        table.add_row(
-            job.id, job.model.removeprefix("doubao-seedance-"), f"{job.width}x{job.height}", length, ", ".join(job.depends_on) or "-",
-            f"{job.estimated_tokens:,}", cost, job.cache_key[:12], states[job.id],
-        )  # fmt: skip
+        cells = [
+            job.id, job.model.removeprefix("doubao-seedance-"), f"{job.width}x{job.height}", length,
+            ", ".join(job.depends_on) or "-", f"{job.estimated_tokens:,}", cost, job.cache_key[:12], states[job.id],
+        ]  # fmt: skip
+        if takes:
+            cells.insert(1, "-" if job.takes == 1 else f"{job.take}/{job.takes}" + (" picked" if job.picked else ""))
+        table.add_row(*cells)
     out.print(table)
     for job in plan.jobs:
         out.print(f"[bold]{job.id}[/bold] request:")
         out.print(json.dumps(job.display_request(), ensure_ascii=False), markup=False)
         for note in job.notes:
             out.print(f"  note: {note}", markup=False)
-    for name, shots in plan.asset_use().items():
-        out.print(f"asset {name}: used by {', '.join(shots)}", markup=False)
+    for name, users in plan.asset_use().items():
+        out.print(f"asset {name}: used by {', '.join(users)}", markup=False)
     out.print(
         f"total: {plan.estimated_tokens:,} tokens, estimated cost {cost_words(plan.estimated_cost)}", markup=False
     )

@@ -24,12 +24,13 @@ from storyboard.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SERVICE,
+    add_takes,
     add_vars,
     print_warnings,
     service_identity,
     sets_from_args,
 )
-from storyboard.cli.locked import add_flag, check_frozen, read_lock, write_lock
+from storyboard.cli.locked import add_flag, check_frozen, print_stale_picks, read_lock, write_lock
 from storyboard.cli.progress import JsonEvents, LiveView, Silent
 from storyboard.cli.remote import add_remote, open_cache, remote_summary
 from storyboard.cli.sharding import Sharding, add_shard_flags, apply_shard
@@ -75,6 +76,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--out", metavar="OUT", help="output video (default: output.path)")
     add_vars(p)
+    add_takes(p)
     add_remote(p)
     add_shard_flags(p)
     p.add_argument(
@@ -138,18 +140,20 @@ def _positive_int(text: str) -> int:
 
 
 def _force(args: argparse.Namespace, batch: Batch) -> Force:
-    """--force names shots of the storyboard; in a batch, every variant's copy of them."""
+    """--force names shots of the storyboard (every take of them) or single takes (``shot#2``);
+    in a batch, every variant's copy of them."""
     if args.force is None:
         return None
     if not args.force:
         return True
-    known = [j.id for j in batch.variants[0].plan.jobs]
+    jobs = batch.variants[0].plan.jobs
+    known = list(dict.fromkeys([j.shot for j in jobs] + [j.id for j in jobs]))
     unknown = [s for s in args.force if s not in known]
     if unknown:
-        raise ConfigError(
-            [Issue("--force", 0, 0, "", f'unknown shot "{s}" (shots: {", ".join(known)})') for s in unknown]
-        )
-    return {batch.ids[(v.number, shot)] for v in batch.variants for shot in args.force}
+        shots = ", ".join(dict.fromkeys(j.shot for j in jobs))
+        raise ConfigError([Issue("--force", 0, 0, "", f'unknown shot "{s}" (shots: {shots})') for s in unknown])
+    named = set(args.force)
+    return {batch.ids[(v.number, j.id)] for v in batch.variants for j in v.plan.jobs if {j.id, j.shot} & named}
 
 
 @contextlib.contextmanager
@@ -251,11 +255,14 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Run `storyboard render`; returns the exit code."""
     config = ServiceConfig.from_env()
     output = Path(args.out).resolve() if args.out else None
+    lock_path, lock = read_lock(args.file)  # a broken lockfile stops the render before anything is sent
     batch = load_batch(
-        args.file, sets_from_args(args), service=service_identity(config), output=output, preview=args.preview
-    )
+        args.file, sets_from_args(args), service=service_identity(config), output=output, preview=args.preview,
+        picks=lock.pick_map if lock is not None else None, takes=args.takes,
+    )  # fmt: skip
     if not args.quiet:
         print_warnings((v.loaded for v in batch.variants), err)
+        print_stale_picks(batch, lock_path, lock, err)
     force = _force(args, batch)
     cache_root = default_cache_dir(os.environ)
     cache = open_cache(cache_root, args)  # local, with the --remote / STORYBOARD_REMOTE one behind it
@@ -266,7 +273,6 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_OK
     batch = sharding.batch
     journal = Journal(cache_root / "journal")
-    lock_path, lock = read_lock(batch)  # a broken lockfile stops the render before anything is sent
     if args.frozen and (refused := check_frozen(lock_path, lock, _settled(batch, cache, journal, force), err)):
         for warning in cache.warnings:
             err.print(f"warning: {warning}", style="yellow", markup=False)
@@ -322,6 +328,10 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         pages[written.video] = written.page
     for warning in cache.warnings:
         err.print(f"warning: {warning}", style="yellow", markup=False)
+    for o in result.shots.values():  # a candidate the video does not use fails it not: say so, once
+        if not o.job.picked and o.state == "failed":
+            err.print(f'warning: take "{o.job.id}" failed: {o.error}; the video does not use it (render again '
+                      "to retry it)", style="yellow", markup=False)  # fmt: skip
     if not args.quiet and (remote_line := remote_summary(cache)):
         err.print(remote_line, markup=False)
     if len(result.videos) == 1 and sharding.shard is None:

@@ -1,7 +1,8 @@
 """One video: its shots' cached clips -> the assembled output and its report.
 
-Owns: turning a storyboard's shots into assembly clips (trims, transitions, captions, volume,
-seamless joins where a shot starts on the previous shot's last frame), skipping assembly when
+Owns: turning a storyboard's shots into assembly clips (the picked take of each; trims,
+transitions, captions, volume, seamless joins where a shot starts on the previous shot's last
+frame), skipping assembly when
 the output on disk is already exactly what it would make, and fetching a music URL into the
 cache. The report's shape is ``report``'s. MoviePy arrives only through assembly, imported when
 a video is assembled. Prints nothing; must not import the scheduler's callers (render, CLI).
@@ -83,20 +84,19 @@ def finish_video(
 
     started = time.monotonic()
     board = loaded.board
+    picked = plan.picked  # one job per shot: the take the video uses
     clips = [
         ClipSpec(
             path=_entry(outcomes[job.id]).clip,
-            trim=extended_trim(board.setting(index, "trim"), source_head(plan, job)),
-            transition=board.setting(index, "transition"),
-            caption=board.setting(index, "caption"),
-            volume=_or(board.setting(index, "volume"), 1.0),
-            continues_previous=continues_previous(plan, index),
+            trim=extended_trim(board.setting(job.index, "trim"), source_head(plan, job)),
+            transition=board.setting(job.index, "transition"),
+            caption=board.setting(job.index, "caption"),
+            volume=_or(board.setting(job.index, "volume"), 1.0),
+            continues_previous=continues_previous(plan, picked, position),
         )
-        for index, job in enumerate(plan.jobs)
+        for position, job in enumerate(picked)
     ]
-    key = _assembly_key(
-        loaded, clips, [_entry(outcomes[j.id]).meta.clip_sha256 for j in plan.jobs], music_file, preview
-    )
+    key = _assembly_key(loaded, clips, [_entry(outcomes[j.id]).meta.clip_sha256 for j in picked], music_file, preview)
     rpath = report.report_path(output)
     previous = report.read_assembly(rpath)
     if previous is not None and previous.key == key and _sha256_or_none(output) == previous.output_sha256:
@@ -104,7 +104,17 @@ def finish_video(
     else:
         done = assemble(clips, board.output, output, base_dir=loaded.base_dir, music_file=music_file, preview=preview)
         assembly = report.AssemblyRecord(key=key, output_sha256=sha256_file(output), details=done.to_dict())
-    shots = tuple(report.shot_report(job, outcomes[job.id], owned=job.id in owned) for job in plan.jobs)
+    shots = tuple(
+        report.shot_report(
+            job,
+            outcomes[job.id],
+            owned=job.id in owned,
+            takes=tuple(
+                report.take_report(t, outcomes[t.id], owned=t.id in owned) for t in plan.jobs if t.shot == job.shot
+            ),
+        )
+        for job in picked
+    )
     video = report.VideoReport(
         storyboard=str(loaded.file),
         output=str(output),
@@ -191,12 +201,15 @@ def extended_trim(trim: Trim | None, head: float) -> Trim | None:
     return Trim(start=start + head, end=None if end is None else end + head)
 
 
-def continues_previous(plan: Plan, index: int, includes_source: bool | None = None) -> bool:
-    """True when shot `index` starts on the previous shot's last frame: a chained join, or an
-    extension returned without its source (it starts on the source's last frame, §7 notes)."""
-    if index == 0:
+def continues_previous(
+    plan: Plan, shots: Sequence[ShotJob], position: int, includes_source: bool | None = None
+) -> bool:
+    """True when `shots[position]` (the video's jobs, one picked take per shot) starts on the
+    previous one's last frame: a chained join, or an extension returned without its source (it
+    starts on the source's last frame, §7 notes)."""
+    if position == 0:
         return False
-    job, previous = plan.jobs[index], plan.jobs[index - 1].id
+    job, previous = shots[position], shots[position - 1].id
     if job.extends == previous and source_head(plan, job, includes_source) == 0:
         return True
     return [c.upstream for c in job.chained if c.role == "first_frame"] == [previous]

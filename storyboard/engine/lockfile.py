@@ -4,8 +4,9 @@ Owns: a shot's lock state against the lockfile (``locked``: its cache key is the
 ``changed``: the lockfile has the shot with another key; ``new``: the lockfile lacks it), the
 ``--frozen`` question (which shots would be paid for: new or changed ones, and every shot that
 settles to Generate — the same ``settle`` the run uses), and the lockfile after a render
-(finished shots locked from their cache entries; a shot without a clip this time keeps its
-previous block, or has none; outputs by their path relative to the storyboard). The format is
+(finished shots locked from their cache entries, each take of a shot with takes in a block of
+its own; a shot without a clip this time keeps its previous block, or has none; picks kept for
+the shots the storyboard still has; outputs by their path relative to the storyboard). The format is
 ``store.lockfile``'s. Prints nothing; must not import the CLI or assembly (nor render, but for
 its result's type).
 """
@@ -109,6 +110,8 @@ def updated_lockfile(
                     clip_bytes=meta.clip_bytes,
                     frames=job.frames,
                     duration=job.seconds,
+                    take=job.take if job.takes > 1 else None,
+                    requested_seed=job.request.get("seed") if job.takes > 1 else None,
                 )  # fmt: skip
             )
         elif previous is not None and (kept := previous.shot(job.id)) is not None:
@@ -125,7 +128,10 @@ def updated_lockfile(
             elif previous is not None and (old := previous.output(path)) is not None:
                 videos.append(old)
     board = batch.variants[0].loaded.file.name
-    return Lockfile(board, batch.plan.service, tuple(shots), tuple(videos))
+    # a pick outlives a render with fewer takes (--takes 1 for a quick look): only a shot's removal drops it
+    names = set(batch.variants[0].loaded.board.shot_ids())
+    picks = tuple(p for p in previous.picks if p[0] in names) if previous is not None else ()
+    return Lockfile(board, batch.plan.service, tuple(shots), tuple(videos), picks)
 
 
 def after_render(batch: Batch, previous: Lockfile | None, result: BatchResult, *, preview: bool = False) -> Lockfile:

@@ -1,7 +1,9 @@
 """Planning: a loaded storyboard -> the exact API request per shot, its cache key and its cost.
 
 Owns: building each shot's request body (defaults resolved, local images as data URIs, frames
-taken from other shots left as slots the render fills), the dependency graph, the cache key
+taken from other shots left as slots the render fills), one job per take of a shot (seeds and
+the pick are ``takes``'s rules; a chained frame comes from the picked take), the dependency
+graph, the cache key
 (sha256 of canonical JSON of the resolved request with image *content* hashes, the upstream
 shot's key for a chained frame, and the service identity) and token/cost estimates. Pure apart
 from reading local image files. Must not import the client, render, assemble or the CLI.
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from storyboard.engine import lastframe, refinputs
 from storyboard.engine.refinputs import Upstream, references
+from storyboard.engine.takes import picked_take, take_id, take_seed
 from storyboard.seedance.capabilities import (
     MODELS,
     PRICE_CURRENCY,
@@ -65,7 +68,7 @@ class ChainedFrame:
 
 @dataclass(frozen=True)
 class ShotJob:
-    """One shot as one API task."""
+    """One take of one shot as one API task (most shots have one take: the job is the shot)."""
 
     id: str
     index: int
@@ -83,6 +86,14 @@ class ShotJob:
     estimated_tokens: int
     estimated_cost: float | None
     has_audio: bool
+    shot: str
+    """The storyboard's shot id (`id` is the job's: ``shot#k`` for take k ≥ 2, prefixed in a batch)."""
+    take: int
+    """Which take of the shot this is (1-based)."""
+    takes: int
+    """How many takes the shot has."""
+    picked: bool
+    """The take the video uses, and the one chained shots take their frame from."""
     digests: dict[str, str] = field(default_factory=dict, repr=False)
     """data URI -> short description, for display."""
     assets: tuple[str, ...] = ()
@@ -116,6 +127,11 @@ class ShotJob:
             "estimated_cost": self.estimated_cost,
             "assets": list(self.assets),
             "notes": list(self.notes),
+            "shot": self.shot,
+            "take": self.take,
+            "takes": self.takes,
+            "picked": self.picked,
+            "seed": self.request.get("seed"),
         }
 
 
@@ -138,13 +154,18 @@ class Plan:
     def asset_use(self) -> dict[str, list[str]]:
         """Asset name -> the shots that use it (a changed asset file re-generates exactly these)."""
         use: dict[str, list[str]] = {}
-        for job in self.jobs:
+        for job in self.picked:  # one job per shot: takes share their shot's assets
             for name in job.assets:
-                use.setdefault(name, []).append(job.id)
+                use.setdefault(name, []).append(job.shot)
         return use
 
     def job(self, shot_id: str) -> ShotJob:
         return next(j for j in self.jobs if j.id == shot_id)
+
+    @property
+    def picked(self) -> tuple[ShotJob, ...]:
+        """The job of each shot that the video uses (its picked take), in storyboard order."""
+        return tuple(j for j in self.jobs if j.picked)
 
     def dependants(self, shot_id: str) -> set[str]:
         """Shots that need `shot_id`'s frame, directly or through others."""
@@ -181,18 +202,48 @@ def _digest(info: ImageInfo) -> str:
     return f"data:{info.mime};base64,<{info.size} bytes, {info.width}x{info.height}, sha256:{info.sha256[:12]}>"
 
 
-def make_plan(loaded: Loaded, *, service: str) -> Plan:
-    """Plan every shot of a loaded (valid) storyboard for the service named `service`."""
+def make_plan(
+    loaded: Loaded, *, service: str, picks: Mapping[str, int] | None = None, takes: int | None = None
+) -> Plan:
+    """Plan every shot of a loaded (valid) storyboard for the service named `service`.
+
+    `picks`: the take each shot uses (the lockfile's; default take 1); `takes`: --takes, which
+    overrides every shot's and the defaults' ``takes``.
+    """
     board = loaded.board
     all_views = views(board)
     chained_from = {ref.from_ for v in all_views for _, ref in v.images() if ref.from_}
     jobs: dict[str, ShotJob] = {}
+    picked: dict[str, ShotJob] = {}  # shot id -> its picked take: what a chained frame comes from
     for view in all_views:
-        jobs[view.id] = _job(view, loaded, service, jobs, view.id in chained_from)
+        count = takes or view.value("takes") or 1
+        pick = picked_take(picks or {}, view.id, count)
+        first = _job(view, loaded, service, picked, view.id in chained_from, _Take(1, count, pick))
+        shot_jobs = [first] + [
+            _job(view, loaded, service, picked, view.id in chained_from, _Take(k, count, pick), first.cache_key)
+            for k in range(2, count + 1)
+        ]
+        jobs.update((j.id, j) for j in shot_jobs)
+        picked[view.id] = shot_jobs[pick - 1]
     return Plan(board.name, service, tuple(jobs.values()))
 
 
-def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob], chained_from: bool) -> ShotJob:
+@dataclass(frozen=True)
+class _Take:
+    number: int
+    count: int
+    pick: int
+
+
+def _job(
+    view: ShotView,
+    loaded: Loaded,
+    service: str,
+    done: dict[str, ShotJob],
+    chained_from: bool,
+    take: _Take,
+    first_key: str = "",
+) -> ShotJob:
     caps = MODELS[view.model]
     images: list[ImageInput] = []
     keyed: list[object] = [{"type": "text", "text": view.shot.prompt}]
@@ -230,7 +281,10 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
     digests.update(refs.digests)
 
     options: Options = {}
-    for name in ("seed", "camerafixed", "watermark", "execution_expires_after", "output_format", "priority",
+    seed = take_seed(view.value("seed"), take.number, first_key)
+    if seed is not None:
+        options["seed"] = seed
+    for name in ("camerafixed", "watermark", "execution_expires_after", "output_format", "priority",
                  "safety_identifier"):  # fmt: skip
         if view.value(name) is not None:
             options[name] = view.value(name)
@@ -287,7 +341,7 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
     }
     cache_key = hashlib.sha256(canonical_json(key_doc).encode()).hexdigest()
     return ShotJob(
-        id=view.id,
+        id=take_id(view.id, take.number),
         index=view.index,
         request=request,
         chained=tuple(chained),
@@ -301,6 +355,10 @@ def _job(view: ShotView, loaded: Loaded, service: str, done: dict[str, ShotJob],
         estimated_tokens=tokens,
         estimated_cost=cost,
         has_audio=audio,
+        shot=view.id,
+        take=take.number,
+        takes=take.count,
+        picked=take.number == take.pick,
         digests=digests,
         assets=tuple(refs.assets),
         notes=tuple(notes),

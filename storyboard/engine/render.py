@@ -3,7 +3,8 @@
 Owns: the order of a render, held by one ``BatchRun`` — one scheduler over the batch's unique
 jobs, under one limit on tasks in flight and one create-rate limit; each video assembled as
 soon as all its shots are ready, on a worker pool, while other videos are still generating; a
-failed video never stops the others — and the batch summary. Prints nothing (progress goes
+failed video never stops the others — and the batch summary. A video waits for every take of its shots, but only a failed picked take
+(the one it uses) fails it. Prints nothing (progress goes
 through events) and reads no environment: the CLI builds the service, cache and journal. Must
 not import the CLI layer or MoviePy (videos are made in ``finish``, which imports assembly only
 when it runs).
@@ -230,7 +231,8 @@ class BatchRun:
         if any(o.state not in TERMINAL for o in shots.values()):
             return
         video.shots_ended = self.clock.monotonic()
-        if any(o.state in UNUSABLE for o in shots.values()):
+        # every take ends first (the report lists them all); only the picked ones make the video
+        if any(shots[j.id].state in UNUSABLE for j in v.plan.picked):
             video.failure = failure_summary(v.plan, shots)
             return
         self.on_video(VideoEvent(v.name, "assembling", round(self._elapsed(), 3)))

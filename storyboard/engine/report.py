@@ -1,7 +1,8 @@
 """The per-video report (``NAME.report.json``) as typed records, serialised in one place.
 
 Owns: what the report says about each shot (task id, where its clip came from, clip hash, size,
-tokens, timing), the totals, the assembly record (read back on the next render to skip an
+tokens, timing; the take the video uses and every take of it, candidates included: ``TakeReport``),
+the totals, the assembly record (read back on the next render to skip an
 assembly whose output is already exactly right) and the timings; writing it atomically and
 reading its assembly record back. Must not import the scheduler's callers (render, CLI) or
 assembly.
@@ -18,13 +19,13 @@ from pydantic import JsonValue
 
 from storyboard.engine.plan import Plan, ShotJob, estimated_cost
 from storyboard.engine.scheduler import ShotOutcome
-from storyboard.engine.states import PAID_THIS_RUN
+from storyboard.engine.states import PAID_THIS_RUN, READY
 from storyboard.seedance.capabilities import PRICE_CURRENCY
 from storyboard.store.atomic import write_atomic
 
 __all__ = [
-    "AssemblyRecord", "ShotReport", "Timings", "Totals", "VideoReport", "read_assembly", "report_path", "shot_report",
-    "skipped", "totals",
+    "AssemblyRecord", "ShotReport", "TakeReport", "Timings", "Totals", "VideoReport", "read_assembly", "report_path",
+    "shot_report", "skipped", "take_report", "totals",
 ]  # fmt: skip
 
 ReportSource = Literal["cache", "generated", "resumed", "shared"]
@@ -33,6 +34,33 @@ ReportSource = Literal["cache", "generated", "resumed", "shared"]
 def report_path(output: Path) -> Path:
     """The JSON report beside the video: ``out/film.mp4`` -> ``out/film.report.json``."""
     return output.with_name(output.stem + ".report.json")
+
+
+@dataclass(frozen=True)
+class TakeReport:
+    """One take (candidate clip) of a shot; a shot without takes has one, take 1, picked."""
+
+    take: int
+    """1-based; `storyboard pick FILE SHOT TAKE` names it."""
+    picked: bool
+    """The take the video uses (and chained shots start from)."""
+    job: str
+    """The take's job id: the shot id for take 1, ``shot#k`` for take k (as in the lockfile)."""
+    state: Literal["ready", "failed", "blocked"]
+    """ready: its clip is in the cache; failed / blocked: no clip this time (see `error`)."""
+    source: ReportSource | None
+    """As ShotReport.source; None without a clip."""
+    task_id: str | None
+    cache_key: str
+    requested_seed: int | None
+    """The seed its request sent (None: none sent, the service picked one)."""
+    seed: int | None
+    """The seed the service reported using (None when it did not say, or without a clip)."""
+    clip: str | None
+    """Path of the clip in the cache (None without a clip)."""
+    clip_sha256: str | None
+    tokens: int | None
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,12 @@ class ShotReport:
     """As the service reported them (None when it did not say)."""
     estimated_tokens: int
     generation_seconds: float | None
+    shot: str
+    """The shot id (`id` is the picked take's job id: ``shot#k`` for take k ≥ 2)."""
+    take: int
+    """The take the video uses (its clip is `clip`); 1 for a shot without takes."""
+    takes: tuple[TakeReport, ...]
+    """Every take of the shot, in order, the picked one included."""
 
     @property
     def paid(self) -> bool:
@@ -61,8 +95,12 @@ class ShotReport:
 @dataclass(frozen=True)
 class Totals:
     shots: int
+    takes: int
+    """Clips the shots need, every take counted (equal to `shots` without takes)."""
     generated: int
+    """Takes generated (paid for) by this video in this render."""
     cached: int
+    """Takes with a clip that this video did not pay for (generated + cached = takes made)."""
     tokens_generated: int
     estimated_cost_generated: float | None
     currency: str
@@ -109,7 +147,7 @@ class VideoReport:
             "storyboard": self.storyboard,
             "output": self.output,
             "service": self.service,
-            "shots": [asdict(s) for s in self.shots],
+            "shots": [asdict(s) for s in self.shots],  # asdict recurses into the takes
             "totals": asdict(self.totals),
             "assembly": self.assembly.to_json(),
             "timings": asdict(self.timings),
@@ -132,15 +170,43 @@ def read_assembly(path: Path) -> AssemblyRecord | None:
         return None
 
 
-def shot_report(job: ShotJob, outcome: ShotOutcome, *, owned: bool) -> ShotReport:
-    """The report line of a shot whose clip is in the cache; `owned`: this video pays for it."""
-    entry = outcome.entry
-    assert entry is not None, "reported shots are cached or done"
+def _source(outcome: ShotOutcome, owned: bool) -> ReportSource:
     # generated this run for an earlier variant: this video reuses it without paying
-    source: ReportSource = "shared"
     if owned or outcome.source == "cache":
         assert outcome.source != "", "a shot with a clip has a source"
-        source = outcome.source
+        return outcome.source
+    return "shared"
+
+
+def take_report(job: ShotJob, outcome: ShotOutcome, *, owned: bool) -> TakeReport:
+    """The report of one take of a shot, with or without a clip."""
+    entry = outcome.entry if outcome.state in READY else None
+    state: Literal["ready", "failed", "blocked"] = "ready" if entry is not None else "failed"
+    if outcome.state == "blocked":
+        state = "blocked"
+    return TakeReport(
+        take=job.take,
+        picked=job.picked,
+        job=job.id,
+        state=state,
+        source=_source(outcome, owned) if entry is not None else None,
+        task_id=outcome.task_id,
+        cache_key=job.cache_key,
+        requested_seed=job.request.get("seed"),
+        seed=entry.meta.seed if entry is not None else None,
+        clip=str(entry.clip) if entry is not None else None,
+        clip_sha256=entry.meta.clip_sha256 if entry is not None else None,
+        tokens=entry.meta.tokens if entry is not None else None,
+        error=None if entry is not None else str(outcome.error or "not generated"),
+    )
+
+
+def shot_report(job: ShotJob, outcome: ShotOutcome, *, owned: bool, takes: tuple[TakeReport, ...] = ()) -> ShotReport:
+    """The report line of a shot whose (picked take's) clip is in the cache; `owned`: this video
+    pays for it; `takes`: every take of the shot (default: this one alone)."""
+    entry = outcome.entry
+    assert entry is not None, "reported shots are cached or done"
+    source = _source(outcome, owned)
     timing = None
     if outcome.submitted_at is not None and outcome.finished_at is not None:
         timing = round(outcome.finished_at - outcome.submitted_at, 3)
@@ -158,18 +224,25 @@ def shot_report(job: ShotJob, outcome: ShotOutcome, *, owned: bool) -> ShotRepor
         tokens=entry.meta.tokens,
         estimated_tokens=job.estimated_tokens,
         generation_seconds=timing,
+        shot=job.shot,
+        take=job.take,
+        takes=takes or (take_report(job, outcome, owned=owned),),
     )
 
 
 def totals(plan: Plan, shots: tuple[ShotReport, ...], polls: int) -> Totals:
-    generated = [s for s in shots if s.paid]
-    paid_ids = {s.id for s in generated}
+    made = [t for s in shots for t in s.takes if t.source is not None]
+    generated = [t for t in made if t.source in PAID_THIS_RUN]
+    paid_ids = {t.job for t in generated}
+    paid_jobs = [j for j in plan.jobs if j.id in paid_ids]
+    tokens = {t.job: t.tokens for t in generated}
     return Totals(
         shots=len(shots),
+        takes=sum(len(s.takes) for s in shots),
         generated=len(generated),
-        cached=len(shots) - len(generated),
-        tokens_generated=sum(s.tokens or s.estimated_tokens for s in generated),
-        estimated_cost_generated=estimated_cost(j for j in plan.jobs if j.id in paid_ids),
+        cached=len(made) - len(generated),
+        tokens_generated=sum(tokens[j.id] or j.estimated_tokens for j in paid_jobs),
+        estimated_cost_generated=estimated_cost(paid_jobs),
         currency=PRICE_CURRENCY,
         poll_requests=polls,
     )

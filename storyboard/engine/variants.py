@@ -11,6 +11,7 @@ import the client, scheduler, render, assemble or the CLI.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ class Batch:
         for v in self.variants:
             shots = [
                 {"id": j.id, "cache_key": j.cache_key, "shared": self.shared(v, j.id),
-                 "estimated_tokens": j.estimated_tokens}
+                 "estimated_tokens": j.estimated_tokens, "take": j.take, "takes": j.takes, "picked": j.picked}
                 for j in v.plan.jobs
             ]  # fmt: skip
             variants.append({"row": v.number, "label": v.label, "output": str(v.output), "shots": shots})
@@ -122,16 +123,26 @@ def load_variants(
 
 
 def load_batch(
-    file: str, sets: list[VariableSet], *, service: str, output: Path | None = None, preview: bool = False
+    file: str,
+    sets: list[VariableSet],
+    *,
+    service: str,
+    output: Path | None = None,
+    preview: bool = False,
+    picks: Mapping[str, int] | None = None,
+    takes: int | None = None,
 ) -> Batch:
-    """Load and plan every variant and combine their plans (shared shots once)."""
+    """Load and plan every variant and combine their plans (shared shots once).
+
+    `picks` (the lockfile's, by shot id) and `takes` (--takes) apply to every variant alike.
+    """
     single = len(sets) == 1 and sets[0].label is None
     variants = [
         Variant(
             variables.row or 1,
             variables.label,
             loaded,
-            make_plan(loaded, service=service),
+            make_plan(loaded, service=service, picks=picks, takes=takes),
             target,
             "" if single else f"{target.stem}/",
         )  # fmt: skip

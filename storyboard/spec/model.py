@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from storyboard.spec.assets import Asset, Chain, ReferenceItem, WebSearch
 
 __all__ = [
+    "MAX_TAKES",
     "RATIOS",
     "RESOLUTIONS",
     "Caption",
@@ -39,6 +40,7 @@ Ratio = Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]
 Role = Literal["first_frame", "last_frame", "reference_image"]
 RESOLUTIONS: tuple[str, ...] = ("480p", "720p", "1080p", "4k")
 RATIOS: tuple[str, ...] = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
+MAX_TAKES = 20  # candidates of one shot: a director's handful, not a seed sweep
 
 
 class _Frozen(BaseModel):
@@ -234,6 +236,9 @@ class ShotSettings(_Frozen):
     """Frame count instead of duration: 25+4n in [29, 289], 1.0 models only."""
     seed: int | None = Field(default=None, ge=-1, le=4294967295)
     """Random seed, -1 (random) to 4294967295."""
+    takes: int | None = Field(default=None, ge=1, le=MAX_TAKES)
+    """Candidates to generate, each with its own seed (take k of seed S uses S+k-1); `storyboard
+    pick FILE SHOT TAKE` chooses the one the video uses (default: the first)."""
     camerafixed: bool | None = None
     """Keep the camera fixed."""
     watermark: bool | None = None

@@ -16,6 +16,10 @@ two people's edits to different shots does not conflict)::
     storyboard: board.yaml
     service: emulator
 
+    picks:             # only when a shot with takes uses another take than the first
+
+      intro: 2         # `storyboard pick board.yaml intro 2`
+
     shots:
 
       intro:
@@ -27,6 +31,11 @@ two people's edits to different shots does not conflict)::
         clip_bytes: 48213
         frames: 49
         duration: 2
+        take: 1            # these two only for a shot with takes:
+        requested_seed: 7  # the seed the take asked for (null: none, the service picked)
+
+      "intro#2":           # take 2 of intro: a block of its own
+        ...
 
     outputs:
 
@@ -58,7 +67,9 @@ LOCK_SUFFIX = ".lock.yaml"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
 _TOP = ("version", "storyboard", "service", "shots", "outputs")
+_TOP_OPTIONAL = ("picks",)  # absent from lockfiles written before takes, and when nothing is picked
 _SHOT = ("cache_key", "task_id", "seed", "model", "clip_sha256", "clip_bytes", "frames", "duration")
+_TAKE = ("take", "requested_seed")  # written (both) for a take of a shot with takes
 _OUTPUT = ("sha256",)
 _CONFLICT = ("<<<<<<< ", "=======", ">>>>>>> ", "||||||| ")  # git's markers (diff3 style too)
 
@@ -82,6 +93,10 @@ class LockedShot:
     clip_bytes: int
     frames: int
     duration: float
+    take: int | None = None
+    """Which take of its shot this clip is; None for a shot without takes."""
+    requested_seed: int | None = None
+    """The seed the take's request sent (None: it sent none; `seed` is what the service used)."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +115,16 @@ class Lockfile:
     """The service identity of the cache keys."""
     shots: tuple[LockedShot, ...]
     outputs: tuple[LockedOutput, ...]
+    picks: tuple[tuple[str, int], ...] = ()
+    """(shot id, take) for each shot that uses another take than its first, in storyboard order."""
 
     def shot(self, job_id: str) -> LockedShot | None:
         return self._shots.get(job_id)
+
+    @property
+    def pick_map(self) -> dict[str, int]:
+        """The picks by shot id."""
+        return dict(self.picks)
 
     def output(self, path: str) -> LockedOutput | None:
         return self._outputs.get(path)
@@ -126,11 +148,17 @@ class Lockfile:
             f"storyboard: {_scalar(self.storyboard)}",
             f"service: {_scalar(self.service)}",
             "",
-            "shots:" if self.shots else "shots: {}",
         ]
+        if self.picks:
+            lines.append("picks:")
+            for shot_id, take in self.picks:
+                lines += ["", f"  {_scalar(shot_id)}: {take}"]
+            lines.append("")
+        lines.append("shots:" if self.shots else "shots: {}")
         for shot in self.shots:
             lines += ["", f"  {_scalar(shot.id)}:"]
-            lines += [f"    {field}: {_scalar(getattr(shot, field))}" for field in _SHOT]
+            fields = _SHOT + (_TAKE if shot.take is not None else ())
+            lines += [f"    {field}: {_scalar(getattr(shot, field))}" for field in fields]
         lines += ["", "outputs:" if self.outputs else "outputs: {}"]
         for out in self.outputs:
             lines += ["", f"  {_scalar(out.path)}:", f"    sha256: {out.sha256}"]
@@ -213,8 +241,11 @@ def parse_lockfile(text: str, label: str) -> Lockfile:
         raise ConfigError([Issue(label, bad.line, bad.col, bad.path, bad.message)]) from None
 
 
-def _mapping(node: yaml.Node | None, path: str, fields: tuple[str, ...] | None) -> dict[str, yaml.Node]:
-    """The entries of a mapping node; with `fields`, exactly those keys (in any order)."""
+def _mapping(
+    node: yaml.Node | None, path: str, fields: tuple[str, ...] | None, optional: tuple[str, ...] = ()
+) -> dict[str, yaml.Node]:
+    """The entries of a mapping node; with `fields`, exactly those keys (in any order), and any
+    of `optional`."""
     what = "a mapping" if fields is None else f"a mapping of {', '.join(fields)}"
     if not isinstance(node, yaml.MappingNode):
         raise _Bad(node, path, f"must be {what}")
@@ -226,8 +257,9 @@ def _mapping(node: yaml.Node | None, path: str, fields: tuple[str, ...] | None) 
         where = f"{path}.{name}" if path else name
         if name in out:
             raise _Bad(key, where, "appears twice")
-        if fields is not None and name not in fields:
-            raise _Bad(key, where, f"unknown key (expected {', '.join(fields)})")
+        if fields is not None and name not in fields + optional:
+            also = f"; optional: {', '.join(optional)}" if optional else ""
+            raise _Bad(key, where, f"unknown key (expected {', '.join(fields)}{also})")
         out[name] = value
     missing = [f for f in fields or () if f not in out]
     if missing:
@@ -264,7 +296,7 @@ def _int(node: yaml.Node, path: str, *, nullable: bool = False, minimum: int = 0
 def _lockfile(root: yaml.Node | None) -> Lockfile:
     if root is None:
         raise _Bad(None, "", "is empty (a lockfile has version, storyboard, service, shots and outputs)")
-    top = _mapping(root, "", _TOP)
+    top = _mapping(root, "", _TOP, _TOP_OPTIONAL)
     version = _value(top["version"], "version")
     if version != LOCK_VERSION:
         raise _Bad(top["version"], "version", f"must be {LOCK_VERSION} (got {version!r}); this lockfile was "
@@ -275,7 +307,10 @@ def _lockfile(root: yaml.Node | None) -> Lockfile:
                                 pattern=_HEX64))
         for key, node in _entries(top["outputs"], "outputs")
     )  # fmt: skip
-    return Lockfile(_text(top["storyboard"], "storyboard"), _text(top["service"], "service"), shots, outputs)
+    picks = tuple(
+        (key, _int(node, f"picks.{key}", minimum=1)) for key, node in _entries(top["picks"], "picks")
+    ) if "picks" in top else ()  # fmt: skip
+    return Lockfile(_text(top["storyboard"], "storyboard"), _text(top["service"], "service"), shots, outputs, picks)
 
 
 def _entries(node: yaml.Node, path: str) -> list[tuple[str, yaml.Node]]:
@@ -284,7 +319,7 @@ def _entries(node: yaml.Node, path: str) -> list[tuple[str, yaml.Node]]:
 
 def _shot(job_id: str, node: yaml.Node) -> LockedShot:
     where = f"shots.{job_id}"
-    f = _mapping(node, where, _SHOT)
+    f = _mapping(node, where, _SHOT, _TAKE)
     duration = _value(f["duration"], f"{where}.duration")
     if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0:
         raise _Bad(f["duration"], f"{where}.duration", "must be a number of seconds ≥ 0")
@@ -298,4 +333,10 @@ def _shot(job_id: str, node: yaml.Node) -> LockedShot:
         clip_bytes=_int(f["clip_bytes"], f"{where}.clip_bytes"),
         frames=_int(f["frames"], f"{where}.frames", minimum=1),
         duration=float(duration),
+        take=_int(f["take"], f"{where}.take", minimum=1) if "take" in f else None,
+        requested_seed=(
+            _int(f["requested_seed"], f"{where}.requested_seed", nullable=True, minimum=-1)
+            if "requested_seed" in f
+            else None
+        ),
     )

@@ -60,7 +60,7 @@ def test_an_extended_clip_joins_its_source_without_repeating_it(tmp_path: Path, 
     extended = encode(tmp_path / "run.mp4", 0 if includes_source else 96, 193 if includes_source else 97)
     whole = frames_of(encode(tmp_path / "whole.mp4", 0, 193))
     joined = ClipSpec(extended, trim=extended_trim(None, head),
-                      continues_previous=continues_previous(plan, 1, includes_source))  # fmt: skip
+                      continues_previous=continues_previous(plan, plan.picked, 1, includes_source))  # fmt: skip
     done = assemble([ClipSpec(source), joined], Output(), tmp_path / "out.mp4", base_dir=tmp_path)
     out = frames_of(done.path)
     assert len(out) == 193  # the source once, then the continuation

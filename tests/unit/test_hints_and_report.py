@@ -225,6 +225,7 @@ def test_shot_reports_and_totals(tmp_path: Path) -> None:
     assert (a.width, a.height, a.frames, a.seconds, a.estimated_tokens) == (864, 480, 73, 3.0, 29565)
     assert video.totals == report.Totals(
         shots=3,
+        takes=3,
         generated=1,
         cached=2,
         tokens_generated=1000,
@@ -237,7 +238,10 @@ def test_shot_reports_and_totals(tmp_path: Path) -> None:
 
 def test_totals_fall_back_on_the_estimate_when_the_service_gave_no_tokens(tmp_path: Path) -> None:
     plan, video = sample_report(tmp_path)
-    shots = tuple(s if s.id != "b" else dataclasses.replace(s, source="generated") for s in video.shots)
+    shots = tuple(
+        s if s.id != "b" else dataclasses.replace(s, takes=(dataclasses.replace(s.takes[0], source="generated"),))
+        for s in video.shots
+    )
     assert report.totals(plan, shots, polls=0).tokens_generated == 1000 + 29565
 
 

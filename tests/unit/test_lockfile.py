@@ -119,7 +119,7 @@ BROKEN = [
     (TEXT.replace("service: emulator\n", ""), "board.lock.yaml:5:1: missing service"),
     (TEXT.replace("    frames: 49\n", "    frames: 49\n    fps: 24\n"),
      "board.lock.yaml:19:5: shots.intro.fps: unknown key (expected cache_key, task_id, seed, model, clip_sha256, "
-     "clip_bytes, frames, duration)"),
+     "clip_bytes, frames, duration; optional: take, requested_seed)"),
     (TEXT.replace("    clip_bytes: 48213\n", ""), "board.lock.yaml:12:5: shots.intro: missing clip_bytes"),
     (TEXT.replace("clip_bytes: 48213", "clip_bytes: -3"),
      "board.lock.yaml:17:17: shots.intro.clip_bytes: must be an integer ≥ 0"),
