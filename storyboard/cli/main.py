@@ -23,7 +23,7 @@ from storyboard.errors import ConfigError, StoryboardError
 
 __all__ = ["main"]
 
-COMMANDS = ("init", "validate", "plan", "render", "cache", "merge", "emulator", "schema")
+COMMANDS = ("init", "validate", "plan", "render", "watch", "cache", "merge", "emulator", "schema")
 
 
 class _Command(Protocol):
