@@ -97,10 +97,10 @@ class _Session:
         except ConfigError as exc:
             print_issues(exc.issues, self.err)
             return None
-        print_warnings((v.loaded for v in batch.variants), self.err)
         self.watched |= {p for v in batch.variants for p in local_inputs(v.loaded.board, v.loaded.base_dir)}
         paying = self._preview(batch, names)
         if self.config.token and not self.args.live:
+            print_warnings((v.loaded for v in batch.variants), self.err)  # else the render prints them
             if paying:
                 self.err.print(f"watch: not rendered: {TOKEN_ENV} is set; run with --live to pay for it", markup=False)
             return None
