@@ -83,7 +83,8 @@ class _Session:
         self.journal = Journal(cache_root / "journal")
         self.cache_root = cache_root
         self.file = Path(args.file).resolve()
-        self.watched: set[Path] = {self.file} | ({Path(args.vars).resolve()} if args.vars else set())
+        self.always = {self.file} | ({Path(args.vars).resolve()} if args.vars else set())
+        self.watched: set[Path] = set(self.always)
         self.service: SeedanceClient | None = None
 
     def cycle(self, changed: Iterable[Path], *, first: bool = False) -> int | None:
@@ -97,7 +98,10 @@ class _Session:
         except ConfigError as exc:
             print_issues(exc.issues, self.err)
             return None
-        self.watched |= {p for v in batch.variants for p in local_inputs(v.loaded.board, v.loaded.base_dir)}
+        # what the last valid load names (an invalid save keeps the set it had)
+        self.watched = self.always | {
+            p for v in batch.variants for p in local_inputs(v.loaded.board, v.loaded.base_dir)
+        }
         paying = self._preview(batch, names)
         if self.config.token and not self.args.live:
             print_warnings((v.loaded for v in batch.variants), self.err)  # else the render prints them
