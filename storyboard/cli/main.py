@@ -23,7 +23,7 @@ from storyboard.errors import ConfigError, StoryboardError
 
 __all__ = ["main"]
 
-COMMANDS = ("validate", "plan", "render", "pick", "cache", "merge", "emulator", "schema")
+COMMANDS = ("init", "validate", "plan", "render", "pick", "watch", "cache", "merge", "emulator", "schema")
 
 
 class _Command(Protocol):

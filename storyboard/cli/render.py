@@ -55,7 +55,7 @@ from storyboard.store.cache import default_cache_dir
 from storyboard.store.journal import Journal
 from storyboard.store.tiered import ClipStore
 
-__all__ = ["EMBEDDED_NOTICE", "add_parser", "run"]
+__all__ = ["EMBEDDED_NOTICE", "add_parser", "open_service", "run"]
 
 EMBEDDED_NOTICE = (
     f"{TOKEN_ENV} is not set: rendering with the built-in emulator (free placeholder clips). "
@@ -157,7 +157,7 @@ def _force(args: argparse.Namespace, batch: Batch) -> Force:
 
 
 @contextlib.contextmanager
-def _service(config: ServiceConfig, cache_root: Path, err: Console, quiet: bool) -> Iterator[SeedanceClient]:
+def open_service(config: ServiceConfig, cache_root: Path, err: Console, quiet: bool) -> Iterator[SeedanceClient]:
     """A client for the real service, or for an embedded emulator that lives as long as it."""
     if config.token:
         with SeedanceClient(config) as client:
@@ -251,8 +251,9 @@ def _summary(result: BatchResult, out: Console | None, sharding: Sharding) -> Pa
     return path
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """Run `storyboard render`; returns the exit code."""
+def run(args: argparse.Namespace, out: Console, err: Console, service: SeedanceClient | None = None) -> int:
+    """Run `storyboard render`; returns the exit code. ``service``: a client to use instead of
+    opening one (`storyboard watch` keeps one embedded emulator for its whole session)."""
     config = ServiceConfig.from_env()
     output = Path(args.out).resolve() if args.out else None
     lock_path, lock = read_lock(args.file)  # a broken lockfile stops the render before anything is sent
@@ -304,7 +305,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         view = LiveView(err, [j.id for j in batch.plan.jobs])
     try:
-        with _service(config, cache_root, err, args.quiet) as client, view:
+        opened = contextlib.nullcontext(service) if service else open_service(config, cache_root, err, args.quiet)
+        with opened as client, view:
             result = render(
                 batch, service=client, cache=cache, journal=journal, options=options, on_event=view,
                 on_video=view.video,

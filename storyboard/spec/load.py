@@ -68,7 +68,8 @@ def load_text(
     base_dir: Path,
     overrides: Mapping[str, Any] | None = None,
 ) -> Loaded:
-    """Load a storyboard from text; `label` names it in messages, paths resolve in `base_dir`."""
+    """Load a storyboard from text; `label` names it in messages (its stem is the default `name`),
+    paths resolve in `base_dir`."""
     issues: list[Issue] = []
 
     def add(line: int, col: int, path: KeyPath, message: str, severity: Literal["error", "warning"] = "error") -> None:
@@ -100,6 +101,8 @@ def load_text(
         add(line, col, problem.path, problem.message)
 
     rendered = render_tree(data, variables, skip=lambda p: p[:1] == ("vars",), on_problem=on_template)
+    if "name" not in rendered:  # the file's name is right there: board.yaml is "board"
+        rendered = {**rendered, "name": Path(label).stem[:200] or "storyboard"}
     try:
         board = Storyboard.model_validate(rendered)
     except pydantic.ValidationError as exc:
@@ -206,6 +209,8 @@ def _message(err: Any) -> str:
         if loc and loc[-1] == "version":
             return f"must be 1 (the only storyboard format version){got}"
         return f"must be one of {expected}{got}"
+    if kind == "model_type" and loc and loc[-1] == "caption":  # the one model with a string shorthand
+        return f"must be a string (its text) or a mapping{got}"
     for prefix, words in _TYPE_WORDS.items():
         if kind.startswith(prefix + "_") and kind.endswith(("_type", "_parsing", "_from_float", "_fraction")):
             return f"must be {words}{got}"

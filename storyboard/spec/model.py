@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from storyboard.spec.assets import Asset, Chain, ReferenceItem, WebSearch
 
@@ -123,7 +125,7 @@ def transition_shares(kind: TransitionKind, length: float) -> tuple[float, float
 
 
 class Caption(_Frozen):
-    """A text overlay on a shot."""
+    """A text overlay on a shot; a plain string is short for `{text: ...}`."""
 
     text: str
     """The caption text (Unicode, CJK included)."""
@@ -139,6 +141,19 @@ class Caption(_Frozen):
     """Seconds into the shot when it disappears; default: end of the shot."""
     font: str | None = None
     """Font file (TTF/OTF), relative to the storyboard; default: the bundled font."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # `caption: 灯塔` is what people write first: take it as the text
+        return {"text": data} if isinstance(data, str) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # editors must offer the shorthand too; the before-validator above is invisible to pydantic's schema
+        mapping = handler.resolve_ref_schema(handler(core))
+        shorthand = {"type": "string", "description": "The caption text alone, short for {text: ...}."}
+        return {"description": mapping.get("description"), "anyOf": [shorthand, mapping]}
 
 
 class Music(_Frozen):
@@ -296,8 +311,8 @@ class Storyboard(_Frozen):
 
     version: Literal[1]
     """File format version; always 1."""
-    name: str = Field(min_length=1, max_length=200)
-    """Name of the storyboard (used for the default output path)."""
+    name: str = Field(default="storyboard", min_length=1, max_length=200)
+    """Name of the storyboard (used for the default output path); default: the file's name without its extension."""
     vars: dict[str, Any] = {}
     """Jinja2 variables for string values; --var k=v and --vars FILE override them."""
     defaults: Defaults = Defaults()

@@ -46,7 +46,10 @@ def _allow_template(prop: dict[str, Any]) -> dict[str, Any]:
 def schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a storyboard file."""
     doc = Storyboard.model_json_schema(by_alias=True)
-    for definition in [doc, *doc.get("$defs", {}).values()]:
+    definitions = [doc, *doc.get("$defs", {}).values()]
+    # a model with a shorthand (Caption: a plain string) keeps its mapping form in an anyOf branch
+    objects = [d for definition in definitions for d in [definition, *definition.get("anyOf", [])]]
+    for definition in objects:
         props = definition.get("properties", {})
         for name, prop in props.items():
             if name == "version":

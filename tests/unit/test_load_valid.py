@@ -15,7 +15,9 @@ import pytest
 
 from storyboard.cli.main import main
 from storyboard.engine.plan import ShotJob, make_plan
+from storyboard.engine.variants import load_batch
 from storyboard.spec.load import Loaded, load
+from storyboard.spec.variables import VariableSet
 
 from support.board_media import make_media
 
@@ -389,3 +391,31 @@ def test_the_issue_example_loads_as_written(workdir: Path) -> None:
     loaded: Loaded = load(workdir / "board.yaml")
     assert loaded.board.output.music is not None and loaded.board.output.music.volume == 0.4
     assert loaded.board.shots[2].trim is not None and loaded.board.shots[2].trim.end == 4.5
+
+
+def test_a_plain_string_caption_is_short_for_its_text(workdir: Path) -> None:
+    text = yaml("""\
+        version: 1
+        name: t
+        defaults:
+          caption: 默认
+        shots:
+          - prompt: a lighthouse at dusk
+            caption: 灯塔
+          - prompt: waves
+          - prompt: gulls
+            caption: {text: 海鸥, position: top}
+        """)
+    got = jobs(workdir, text)
+    assert list(got) == ["shot-1", "shot-2", "shot-3"]
+    board = load(workdir / "board.yaml").board
+    captions = [board.setting(i, "caption") for i in range(3)]
+    assert [(c.text, c.position) for c in captions] == [("灯塔", "bottom"), ("默认", "bottom"), ("海鸥", "top")]
+
+
+def test_name_defaults_to_the_file_stem_and_names_the_output(workdir: Path) -> None:
+    path = write(workdir, "version: 1\nshots:\n  - prompt: a lighthouse at dusk\n", name="lighthouse.v2.yaml")
+    assert load(path).board.name == "lighthouse.v2"
+    batch = load_batch(str(path), [VariableSet({})], service="emulator")
+    assert batch.plan.name == "lighthouse.v2"
+    assert batch.variants[0].output == workdir / "out" / "lighthouse-v2.mp4"  # slug of the name, as for `name:`

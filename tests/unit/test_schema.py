@@ -94,6 +94,13 @@ def test_wrong_values_fail_the_schema(
     assert found[0].startswith(f"{path}: ")
 
 
+def test_caption_shorthand_and_a_missing_name_pass_the_schema(validator: jsonschema.Draft202012Validator) -> None:
+    without_name = {k: v for k, v in minimal(caption="灯塔").items() if k != "name"}
+    assert errors(validator, without_name) == []
+    assert errors(validator, minimal(caption={"text": "灯塔", "size": "{{ s }}"})) == []
+    assert errors(validator, minimal(caption=5)) == ["shots.0.caption: 5 is not valid under any of the given schemas"]
+
+
 def test_version_accepts_only_the_number_1(validator: jsonschema.Draft202012Validator) -> None:
     assert errors(validator, {**minimal(), "version": 2}) == ["version: 1 was expected"]
     assert "version: '{{ v }}' is not of type 'integer'" in errors(validator, {**minimal(), "version": "{{ v }}"})
@@ -107,7 +114,8 @@ def test_field_descriptions_come_from_the_model_docstrings() -> None:
     undocumented = [
         f"{name}.{field}"
         for name, definition in [("Storyboard", doc), *doc["$defs"].items()]
-        for field, prop in definition["properties"].items()
+        for form in [definition, *definition.get("anyOf", [])]  # Caption: a string, or the mapping
+        for field, prop in form.get("properties", {}).items()
         if not prop.get("description")
     ]
     assert undocumented == []
