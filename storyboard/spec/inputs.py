@@ -40,3 +40,6 @@ def _strings(node: object) -> Iterator[str]:
     elif isinstance(node, (tuple, list)):
         for item in node:
             yield from _strings(item)
+    elif isinstance(node, dict):  # `assets:` (and `vars:`, whose plain values are not models)
+        for item in node.values():
+            yield from _strings(item)

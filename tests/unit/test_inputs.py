@@ -34,3 +34,17 @@ def test_images_music_and_fonts_count_urls_frames_and_the_output_do_not(tmp_path
         tmp_path / "media" / "a.jpg",
         tmp_path.parent / "up.png",
     }
+
+
+def test_assets_and_reference_paths_count(tmp_path: Path) -> None:
+    board = Storyboard.model_validate(
+        {
+            "version": 1,
+            "assets": {"mia": {"path": "media/mia.png"}, "web": {"url": "https://e.com/v.mp4"}},
+            "shots": [
+                {"id": "a", "prompt": "p", "model": "doubao-seedance-2-0-260128",
+                 "references": ["mia", {"path": "media/voice.mp3"}, {"asset": "web"}]},
+            ],
+        }
+    )  # fmt: skip
+    assert local_inputs(board, tmp_path) == {tmp_path / "media" / "mia.png", tmp_path / "media" / "voice.mp3"}
