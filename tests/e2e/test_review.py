@@ -146,3 +146,28 @@ def test_captions_are_exported_beside_the_video_on_its_timeline_also_in_a_crossf
     assert (out / "t.vtt").read_text().startswith("WEBVTT\n\n00:00:01.500 --> 00:00:02.500\nFirst &lt;one&gt;\n")
     tiles = Image.open(out / "t.sheet.jpg").size
     assert tiles[0] == 2 * THUMB_WIDTH + 3 * SHEET_GAP and SHEET_COLUMNS > 2
+
+
+def test_takes_side_by_side_with_their_pick_commands_and_the_pick_shown(
+    tmp_path: Path, chromium: Path, emulator_factory: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(emulator_factory(latency=0.0), monkeypatch)
+    shots = """\
+  - {id: hero, prompt: "the hero", takes: 3, images: [{path: media/bird.jpg}]}
+  - {id: next, prompt: "what follows", chain: true}
+"""
+    board = write_board(tmp_path, shots)
+    assert main(["render", str(board), "--quiet"]) == 0
+    page = tmp_path / "out" / "t.html"
+    check_page(look_at(chromium, page, "takes"), ["hero", "next"], ["generated", "generated"], takes={"hero": 3})
+    html = page.read_text()
+    assert [f"storyboard pick {board} hero {n}" in html for n in (1, 2, 3)] == [True, True, True]
+    seeds = re.findall(r"take (\d) · seed (\d+)", html)
+    assert seeds == [("1", "3"), ("2", "4"), ("3", "5"), ("1", "3")]  # hero's distinct seeds, then next's
+    assert re.findall(r'class="take chosen" data-take="(\d)"', html) == ["1", "1"]
+
+    assert main(["pick", str(board), "hero", "2"]) == 0
+    assert main(["render", str(board), "--quiet"]) == 0
+    html = page.read_text()
+    assert re.findall(r'class="take chosen" data-take="(\d)"', html) == ["2", "1"]
+    assert re.findall(r'data-shot="(\w+)" data-state="(\w+)"', html) == [("hero", "locked"), ("next", "generated")]

@@ -60,3 +60,17 @@ def test_a_failed_shot_is_shown_with_its_message_and_the_shot_it_blocked(tmp_pat
     assert blue.error is not None and blue.error.startswith('shot "hero" failed: ')
     assert [p.takes for p in blue.panels[1:3]] == [(), ()]
     assert blue.panels[2].continues_previous and not blue.panels[3].continues_previous
+
+
+def test_takes_are_listed_with_their_seeds_and_every_generated_take_counts_as_paid(tmp_path: Path) -> None:
+    takes = '  - {id: detail, prompt: "details of the {{ product }}", takes: 3, seed: 10}\n'
+    batch = promo(tmp_path, extra=takes, rows=1)
+    result = Run(tmp_path, batch).run()
+    red = review_of(batch, result.videos[0], result, None, preview=False)
+    assert [p.id for p in red.panels] == ["intro", "hero", "detail", "endcard"]  # one panel per shot
+    detail = red.panels[2]
+    assert [(t.number, t.seed, t.chosen, t.paid) for t in detail.takes] == [
+        (1, 10, True, True), (2, 11, False, True), (3, 12, False, True),
+    ]  # fmt: skip
+    assert red.tokens_paid == sum(t.tokens for p in red.panels for t in p.takes)  # 6 tasks, not 4
+    assert len({t.clip for t in detail.takes}) == 3 and detail.missing_takes == ()

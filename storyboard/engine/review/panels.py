@@ -10,7 +10,7 @@ not import the CLI or assembly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,7 +19,7 @@ from storyboard.engine import report
 from storyboard.engine.lockfile import lock_state
 from storyboard.engine.plan import ShotJob
 from storyboard.engine.scheduler import ShotOutcome
-from storyboard.engine.states import UNUSABLE
+from storyboard.engine.states import PAID_THIS_RUN, UNUSABLE
 from storyboard.seedance.capabilities import PRICE_CURRENCY
 from storyboard.store.lockfile import Lockfile
 
@@ -42,6 +42,14 @@ class Take:
     seconds: float
     chosen: bool
     """The take the video uses."""
+    seed: int | None = None
+    """The seed the service reported (else the one requested; None: neither is known)."""
+    paid: bool = False
+    """Generated, and paid for, by this video in this render."""
+    tokens: int = 0
+    """As the service reported them (else the estimate)."""
+    cost: float | None = None
+    """Estimated cost of generating it (None: the model has no published price)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class Panel:
     """Starts on the previous panel's last frame: the page draws an arrow between the two."""
     takes: tuple[Take, ...]
     task_id: str | None = None
+    missing_takes: tuple[str, ...] = ()
+    """Candidate takes without a clip this time, each as "take N: why"."""
 
     @property
     def chosen(self) -> Take | None:
@@ -99,13 +109,17 @@ class Review:
     currency: str = PRICE_CURRENCY
 
     @property
+    def _paid(self) -> list[Take]:
+        return [t for p in self.panels for t in p.takes if t.paid]  # every take counts: each was a task
+
+    @property
     def tokens_paid(self) -> int:
-        return sum(p.tokens for p in self.panels if p.state == "generated")
+        return sum(t.tokens for t in self._paid)
 
     @property
     def cost_paid(self) -> float | None:
-        paid = [p.cost for p in self.panels if p.state == "generated"]
-        return None if any(c is None for c in paid) else sum(c for c in paid if c is not None)
+        costs = [t.cost for t in self._paid]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
 
     def count(self, *states: PanelState) -> int:
         return sum(p.state in states for p in self.panels)
@@ -126,6 +140,18 @@ def _state(line: report.ShotReport, outcome: ShotOutcome, lock: Lockfile | None)
     return "shared" if line.source == "shared" else "generated"
 
 
+def _take(job: ShotJob, outcome: ShotOutcome, owned: bool) -> Take | str:
+    """A take with its clip, or why it has none ("take N: ...")."""
+    line = report.take_report(job, outcome, owned=owned)
+    if line.clip is None or line.clip_sha256 is None:
+        return f"take {job.take}: {line.state}: {line.error}"
+    seed = line.seed if line.seed is not None else line.requested_seed
+    return Take(
+        job.take, Path(line.clip), line.clip_sha256, job.seconds, chosen=job.picked, seed=seed,
+        paid=line.source in PAID_THIS_RUN, tokens=line.tokens or job.estimated_tokens, cost=job.estimated_cost,
+    )  # fmt: skip
+
+
 def panel(
     job: ShotJob,
     outcome: ShotOutcome,
@@ -134,33 +160,39 @@ def panel(
     owned: bool,
     outcomes: Mapping[str, ShotOutcome],
     lock: Lockfile | None,
+    takes: Sequence[ShotJob] = (),
 ) -> Panel:
-    """The panel of `job` (a job of the video's own plan, by its shot id) after a render.
+    """The panel of `job` (the picked take of a shot of the video's own plan) after a render.
 
-    `outcome` is the scheduler's (its job is the batch's); `previous`: the id of the shot before
-    it; `owned`: this video pays for it; `outcomes`: every shot of the video, by shot id.
+    `outcome` is the scheduler's (its job is the batch's); `previous`: the job id of the shot
+    before it; `owned`: this video pays for it; `outcomes`: every job of the video, by job id;
+    `takes`: every take of the shot, `job` included (default: `job` alone).
     """
-    chains = tuple(Chain(c.upstream, c.role) for c in job.chained)
-    firsts = [c.upstream for c in chains if c.role == "first_frame"]
+    shot_of = {j: o.job.shot for j, o in outcomes.items()}
+    chains = tuple(Chain(shot_of.get(c.upstream, c.upstream), c.role) for c in job.chained)
+    firsts = [c.upstream for c in job.chained if c.role == "first_frame"]
     tokens, reported = job.estimated_tokens, False
-    takes: tuple[Take, ...] = ()
+    made: tuple[Take, ...] = ()
+    missing: tuple[str, ...] = ()
     state: PanelState
     error: str | None = None
     if outcome.entry is not None:
         line = report.shot_report(job, outcome, owned=owned)
         state = _state(line, outcome, lock)
         tokens, reported = (line.tokens, True) if line.tokens is not None else (line.estimated_tokens, False)
-        takes = (Take(1, Path(line.clip), line.clip_sha256, line.seconds, chosen=True),)
+        each = [_take(t, outcomes[t.id], owned) for t in takes or (job,)]
+        made = tuple(t for t in each if isinstance(t, Take))
+        missing = tuple(t for t in each if isinstance(t, str))
     elif outcome.state == "failed":
         state, error = "failed", str(outcome.error or "failed")
     elif outcome.state in UNUSABLE:
-        ups = [d for d in job.depends_on if outcomes[d].entry is None]
+        ups = [shot_of.get(d, d) for d in job.depends_on if outcomes[d].entry is None]
         state, error = "blocked", f"not generated: it needs {', '.join(ups)}, which did not finish"
     else:
         state, error = "not finished", "the render stopped before this shot finished"
     return Panel(
-        index=job.index, id=job.id, prompt=_prompt(job), model=job.model, width=job.width, height=job.height,
+        index=job.index, id=job.shot, prompt=_prompt(job), model=job.model, width=job.width, height=job.height,
         seconds=job.seconds, tokens=tokens, tokens_reported=reported, cost=job.estimated_cost, state=state,
-        error=error, chains=chains, continues_previous=previous is not None and firsts == [previous], takes=takes,
-        task_id=outcome.task_id,
+        error=error, chains=chains, continues_previous=previous is not None and firsts == [previous], takes=made,
+        task_id=outcome.task_id, missing_takes=missing,
     )  # fmt: skip

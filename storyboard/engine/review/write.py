@@ -50,10 +50,14 @@ def review_of(
     outcomes = {job.id: result.shots[batch.ids[(v.number, job.id)]] for job in v.plan.jobs}
     owned = batch.owned(v)
     panels = []
-    for i, job in enumerate(v.plan.jobs):
-        previous = v.plan.jobs[i - 1].id if i else None
-        outcome = outcomes[job.id]
-        panels.append(panel(job, outcome, previous=previous, owned=job.id in owned, outcomes=outcomes, lock=lock))
+    picked = v.plan.picked  # one job per shot: the take the video uses
+    for i, job in enumerate(picked):
+        previous = picked[i - 1].id if i else None
+        takes = [t for t in v.plan.jobs if t.shot == job.shot]
+        panels.append(
+            panel(job, outcomes[job.id], previous=previous, owned=job.id in owned, outcomes=outcomes, lock=lock,
+                  takes=takes)
+        )  # fmt: skip
     return Review(
         name=v.name, storyboard=v.loaded.file, output=v.output, error=video.error or None, preview=preview,
         panels=tuple(panels), seconds=video.seconds,
