@@ -136,7 +136,9 @@ def test_an_edited_prompt_regenerates_only_that_shot_and_reassembles(
     edit(board, ('"shot b"', '"shot b, closer"'))
     second = w.until(WATCHING)
     assert second[0] == "watch: board.yaml changed — 1 shot to generate (b), 2 cached"
-    assert f"1 generated, 2 from cache; report: {report_path}" in second
+    page = tmp_path / "out" / "board.html"
+    assert f"1 generated, 2 from cache; report: {report_path}; review: {page}" in second
+    assert "shot b, closer" in page.read_text()  # the review page is refreshed with the change
     new = generated_clips() - made
     report = json.loads(report_path.read_text())
     assert [s["source"] for s in report["shots"]] == ["cache", "generated", "cache"]
@@ -167,7 +169,8 @@ def test_an_invalid_save_prints_located_errors_and_a_fix_renders_again(
     edit(board, ("duration: 33,", "duration: 2,"), ('""', '"shot c, wider"'))  # valid again, one shot changed
     fixed = w.until(WATCHING)
     assert fixed[0] == "watch: board.yaml changed — 1 shot to generate (c), 2 cached"
-    assert "1 generated, 2 from cache; report: " + str(tmp_path / "out" / "board.report.json") in fixed
+    out = tmp_path / "out"
+    assert f"1 generated, 2 from cache; report: {out / 'board.report.json'}; review: {out / 'board.html'}" in fixed
     assert len(generated_clips() - made) == 1
     assert not any("Traceback" in line for line in w.seen)
 
