@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -28,6 +29,12 @@ def chromium() -> Path:
         return CHROMIUM
     if os.geteuid() != 0:
         pytest.fail(f"{CHROMIUM} is missing and the tests do not run as root: run `apt-get install -y chromium`")
+    # pytest-xdist runs a session fixture once per worker: one installs, the others wait for it
+    with FileLock("/tmp/storyboard-tests-chromium.lock"):
+        return CHROMIUM if CHROMIUM.exists() else _install()
+
+
+def _install() -> Path:
     done = _apt("install", "-y", "--no-install-recommends", "chromium")
     if done.returncode != 0:  # a fresh image has no package lists yet
         _apt("update")
