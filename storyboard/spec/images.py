@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
-import os
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
+
+from storyboard.spec.localfile import sha256_of, stat_key
 
 __all__ = ["ImageInfo", "data_uri", "image_problem", "inspect_image"]
 
@@ -71,24 +71,13 @@ def _inspect(path: str, size: int, mtime_ns: int) -> ImageInfo | str:
     subtype = _FORMATS.get(fmt)
     if subtype is None:
         return f"is a {fmt} image; the API accepts jpeg, png, webp, bmp, tiff, gif"
-    digest = hashlib.sha256()  # not hashlib.file_digest: Python 3.11+, and 3.10 is supported
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return ImageInfo(Path(path), f"image/{subtype}", width, height, size, digest.hexdigest())
+    return ImageInfo(Path(path), f"image/{subtype}", width, height, size, sha256_of(path))
 
 
 def inspect_image(path: Path) -> ImageInfo | str:
     """ImageInfo for a readable image, or a message saying why the file is no image."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return "file not found"
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    if not os.path.isfile(path):
-        return "is not a file"
-    return _inspect(str(path), st.st_size, st.st_mtime_ns)
+    key = stat_key(path)
+    return key if isinstance(key, str) else _inspect(*key)
 
 
 def image_problem(info: ImageInfo, *, heif_ok: bool) -> str | None:

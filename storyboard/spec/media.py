@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.seedance.capabilities import References
+from storyboard.spec.localfile import sha256_of, stat_key
 
 __all__ = ["MediaInfo", "audio_data_uri", "audio_problem", "inspect_media", "video_problem"]
 
@@ -71,27 +70,16 @@ def _inspect(path: str, size: int, mtime_ns: int) -> MediaInfo | str:
     h, m, s = duration.groups()
     video = _VIDEO.search(text)
     width, height, fps = (int(video[1]), int(video[2]), float(video[3])) if video else (0, 0, 0.0)
-    digest = hashlib.sha256()  # not hashlib.file_digest: Python 3.11+, and 3.10 is supported
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
     return MediaInfo(
         Path(path), _CONTAINERS.get(container[1], container[1]), int(h) * 3600 + int(m) * 60 + float(s),
-        width, height, fps, bool(_AUDIO.search(text)), size, digest.hexdigest(),
+        width, height, fps, bool(_AUDIO.search(text)), size, sha256_of(path),
     )  # fmt: skip
 
 
 def inspect_media(path: Path) -> MediaInfo | str:
     """MediaInfo for a readable video or audio file, or a message saying why it is not one."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return "file not found"
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    if not os.path.isfile(path):
-        return "is not a file"
-    return _inspect(str(path), st.st_size, st.st_mtime_ns)
+    key = stat_key(path)
+    return key if isinstance(key, str) else _inspect(*key)
 
 
 def _seconds(what: str, info: MediaInfo, low: float, high: float) -> str | None:
