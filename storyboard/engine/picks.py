@@ -33,7 +33,7 @@ def with_pick(batch: Batch, lock: Lockfile, shot: str, take: int) -> Lockfile:
     if shot not in takes:
         problem = f'unknown shot "{shot}" (shots: {", ".join(takes)})'
     elif takes[shot] == 1:
-        problem = f'shot "{shot}" has no takes (give it takes: N, render, then pick one)'
+        problem = f'shot "{shot}" has no takes ({_no_takes_hint(lock, shot)})'
     elif not 1 <= take <= takes[shot]:
         problem = f'take {take} is out of range: shot "{shot}" has takes 1 to {takes[shot]}'
     if problem is not None:
@@ -43,6 +43,15 @@ def with_pick(batch: Batch, lock: Lockfile, shot: str, take: int) -> Lockfile:
     # a pick of a shot the storyboard no longer has stays until a render drops it, as its block does
     ordered += tuple(p for p in lock.picks if p[0] not in takes)
     return dataclasses.replace(lock, picks=ordered)
+
+
+def _no_takes_hint(lock: Lockfile, shot: str) -> str:
+    """What to do about a pick of a shot without takes: a render with ``--takes N`` left N takes
+    in the lockfile (job ids ``shot``, ``shot#2``, ...), and pick needs that ``--takes`` too."""
+    rendered = max((s.take or 1 for s in lock.shots if s.id.split("#")[0] == shot), default=1)
+    if rendered > 1:
+        return f"it was rendered with {rendered} takes: pick with --takes {rendered}, as the render was"
+    return "give it takes: N, render, then pick one"
 
 
 def changed_jobs(before: Plan, after: Plan) -> list[ShotJob]:

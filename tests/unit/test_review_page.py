@@ -9,7 +9,7 @@ from pathlib import Path
 from storyboard.engine.review.page import beside, render_page, take_files
 from storyboard.engine.review.panels import Chain, Panel, Review, Take
 
-OUT = Path("/work/films/out/my film.mp4")
+OUT = Path("films/out/my film.mp4")  # never touched: the page only links relative to it
 
 
 class Tags(HTMLParser):

@@ -266,6 +266,17 @@ def test_pick_mistakes_are_one_line(tmp_path: Path, shot: str, take: int, messag
     assert [str(i) for i in caught.value.issues] == [message]
 
 
+def test_a_pick_of_a_shot_rendered_with_takes_from_the_command_line_says_to_repeat_them(tmp_path: Path) -> None:
+    with_takes = batch_of(tmp_path, '- {id: a, prompt: "shot a", seed: 7, takes: 2}\n- {id: b, prompt: "shot b"}\n')
+    # the same storyboard without takes in the file, as `render --takes 2` would have used it
+    without = batch_of(tmp_path, '- {id: a, prompt: "shot a", seed: 7}\n- {id: b, prompt: "shot b"}\n')
+    with pytest.raises(ConfigError) as caught:
+        with_pick(without, locked(tmp_path, with_takes), "a", 2)
+    assert [str(i) for i in caught.value.issues] == [
+        'pick: shot "a" has no takes (it was rendered with 2 takes: pick with --takes 2, as the render was)'
+    ]
+
+
 def test_a_broken_pick_in_the_lockfile_is_located(tmp_path: Path) -> None:
     text = Lockfile("board.yaml", "fake", (), (), (("a", 2),)).dumps("board.lock.yaml").replace("a: 2", "a: zero")
     with pytest.raises(ConfigError) as caught:
