@@ -242,10 +242,16 @@ def _message(err: Any) -> str:
 def _known_keys(loc: KeyPath) -> list[str]:
     """Keys valid at `loc` (a path into a Storyboard document), for "did you mean"."""
     cls: Any = Storyboard
+    keyed = False  # the previous part named a mapping field (assets:): this part is one of its keys
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
-        cls = _model_in(cls.model_fields[_field_name(cls, str(part))].annotation)
+        field = cls.model_fields.get(_field_name(cls, str(part)))
+        if field is None:
+            return []
+        keyed = typing.get_origin(field.annotation) is dict
+        cls = _model_in(field.annotation)
         if cls is None:
             return []
     return [f.alias or name for name, f in cls.model_fields.items()]

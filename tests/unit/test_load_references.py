@@ -82,6 +82,12 @@ CASES: list[tuple[str, str, list[str]]] = [
           references: [mia]
         """, "  mia: {path: media/a.jpg, kind: picture}\n"),
      ["4:34: assets.mia.kind: must be one of image, video or audio (got 'picture')"]),
+    ("asset-unknown-key", board(f"""
+        - model: {M20}
+          prompt: x
+          references: [mia]
+        """, "  mia: {path: media/a.jpg, nte: Mia}\n"),
+     ['4:28: assets.mia.nte: unknown key (did you mean "note"?)']),
     # --- reference items ---------------------------------------------------------------------
     ("reference-no-source", board(f"""
         - model: {M20}
