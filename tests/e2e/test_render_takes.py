@@ -97,5 +97,7 @@ def test_pick_mistakes_are_one_line_with_exit_2(
         assert main(["pick", str(board), *args, "--takes", "2"]) == 2
         assert capsys.readouterr().err.strip() == message.replace("takes 1 to 3", "takes 1 to 2")
     assert main(["pick", str(board), "c", "2"]) == 2  # without --takes, c has one take
-    assert capsys.readouterr().err.strip() == 'pick: shot "c" has no takes (give it takes: N, render, then pick one)'
+    assert capsys.readouterr().err.strip() == (
+        'pick: shot "c" has no takes (it was rendered with 2 takes: pick with --takes 2, as the render was)'
+    )
     assert len(creates(emulator)) == sent
